@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vfiohook — plain Makefile, libraries from pkg-config (style.md).
+#   make            build build/vfiohook
+#   make check      install missing deps, build, unit + CLI tests, the same under
+#                   ASan/UBSan, short fuzz runs, real-kernel tests under QEMU
+#   make demo       one VM's life on the QEMU rig, narrated
+#   make bench      benchmarks as ratios in one run
+#   V=1             show commands
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libpci json-c libkmod
+
+CFLAGS ?= -O2 -g
+WARNFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wformat=2 -Wvla -Wno-format-nonliteral
+ifeq ($(SAN),1)
+CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(WERROR),1)
+WARNFLAGS += -Werror
+endif
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
+	-Isrc $(PKG_CFLAGS) -MMD -MP
+
+SRC_C := $(sort $(wildcard src/*.c))
+HOOK_C := $(sort $(wildcard hook/*.c))
+UNIT_C := $(sort $(wildcard tests/unit/test_*.c))
+SRC_O := $(SRC_C:%.c=$(BUILD)/%.o)
+HOOK_O := $(HOOK_C:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_C:tests/unit/%.c=$(BUILD)/tests/%)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.SECONDARY:
+.PHONY: all deps check check-fast unit cli asan fuzz vmcheck demo bench install clean format
+
+all: $(BUILD)/vfiohook $(BUILD)/mkroot
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libvfiohook.a: $(SRC_O)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/vfiohook: $(HOOK_O) $(BUILD)/libvfiohook.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/mkroot: $(BUILD)/tests/fixture.o $(BUILD)/tests/mkroot.o
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-format-truncation -Itests -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/tests/fixture.o $(BUILD)/libvfiohook.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+# Install what building and testing need (Debian packages), as root.
+deps:
+	$(Q)sh tests/deps.sh
+
+unit: $(UNIT_BIN) all
+	$(Q)sh tests/run-unit.sh $(BUILD) $(UNIT_BIN)
+
+cli: all
+	$(Q)VFIOHOOK=$(BUILD)/vfiohook MKROOT=$(BUILD)/mkroot sh tests/cli/run.sh
+
+# The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 WERROR=1 unit cli
+
+fuzz:
+	$(Q)sh tests/fuzz/run.sh $(or $(FUZZ_SECONDS),10)
+
+vmcheck: all
+	$(Q)bash tests/vm/run-all.sh
+
+check-fast: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 unit cli
+	$(Q)$(MAKE) --no-print-directory asan
+
+check: check-fast
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory vmcheck
+
+demo: deps all
+	$(Q)bash tests/vm/demo.sh
+
+bench: deps all
+	$(Q)bash tests/bench/run.sh
+
+install: $(BUILD)/vfiohook
+	install -D -m 0755 $(BUILD)/vfiohook $(DESTDIR)$(PREFIX)/sbin/vfiohook
+	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
+
+format:
+	clang-format -i src/*.[ch] hook/*.[ch] tests/*.[ch] tests/unit/*.c
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

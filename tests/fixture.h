@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel-shaped fake roots for tests: /sys trees with the kernel's relative
+ * symlinks, the files libpci needs (vendor device class irq resource
+ * config), /proc and /etc/pve files.  One builder serves the cmocka tests
+ * (fx_* calls) and the shell tests and benchmarks (build/mkroot, which
+ * reads the same spec language from a file or stdin).
+ *
+ * Spec language, one statement a line ('#' comments, blank lines ignored):
+ *
+ *   dev BDF [key=value|flag]...
+ *       vendor=10de device=1f08 class=030000 subsys=3842:2167 group=13
+ *       driver=nvidia override=vfio-pci parent=BDF (a bridge given before)
+ *       numa=0 cpus=0-3 boot_vga=1 reset_method=flr,bus rev=a1
+ *       flags: bridge (pci_bus/ dir, header type 1), vfio_dev (vfio-dev/),
+ *              noreset (no reset file), nogroup (no iommu_group link)
+ *   block BDF SUBPATH MAJ:MIN    block device at <dev>/SUBPATH (nvme/nvme0/nvme0n1,
+ *                                host0/target0:0:0/0:0:0:0/block/sda, or a
+ *                                partition below one); /sys/class/block link,
+ *                                /sys/block link for whole disks
+ *   holder BLOCKNAME HOLDER      /sys/class/block/BLOCKNAME/holders/HOLDER (dm-0, md0)
+ *   net BDF IFNAME [master=BR] [operstate=up]   <dev>/net/IFNAME, /sys/class/net link
+ *   fb BDF fbN                   /sys/class/graphics/fbN with device link
+ *   drm BDF NAME                 /sys/class/drm/NAME (card0, renderD128) with device link
+ *   proc PID COMM [ARG...]       /proc/PID/comm and cmdline
+ *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
+ *   file PATH CONTENT...         a file; "\n" and "\t" in CONTENT are escapes
+ *   link PATH TARGET             a symlink, target as given
+ *   mkdir PATH
+ */
+#ifndef VFIOHOOK_TESTS_FIXTURE_H
+#define VFIOHOOK_TESTS_FIXTURE_H
+
+struct fx;
+
+/* A new root under $TMPDIR (or at dir, if not NULL), with the skeleton:
+ * /sys/bus/pci/{devices,drivers,drivers_probe,rescan}, /sys/kernel/iommu_groups,
+ * /proc/self/mountinfo (empty), /proc/swaps, /etc/pve, /run, /var/lock, /dev. */
+struct fx *fx_new(const char *dir);
+const char *fx_root(const struct fx *fx);
+/* Run spec statements (several lines allowed); returns 0 or -1 with a
+ * message on stderr naming the line. */
+int fx_spec(struct fx *fx, const char *text);
+int fx_specf(struct fx *fx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write a file below the root (directories made as needed). */
+int fx_file(struct fx *fx, const char *path, const char *content);
+/* Remove the tree (unless keep is set) and free. NULL is fine. */
+void fx_free(struct fx *fx, int keep);
+
+#endif
