@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The program side: global options and the subcommands.  Each command
+ * returns an exit status: 0 done (or would be done), 1 refused or failed,
+ * 2 bad usage or unreadable input (design.md).
+ */
+#ifndef VFIOHOOK_CLI_H
+#define VFIOHOOK_CLI_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "inventory.h"
+#include "observe.h"
+#include "plan.h"
+#include "policy.h"
+#include "pveconf.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1,
+	EXIT_USAGE = 2,
+};
+
+struct cli {
+	const char *root;
+	const char *node;
+	bool json;
+	bool dry_run;
+	int argc; /* arguments after the command word */
+	char **argv;
+};
+
+/* "100" → 100; vmids are positive decimal numbers (Proxmox: 100..999999999,
+ * but any positive number is accepted here).  Returns 0 or -EINVAL. */
+int cli_parse_vmid(const char *s, unsigned *vmid);
+
+/* The observation and plan of one VM, shared by plan and pre-start. */
+struct plan_ctx {
+	struct vm *vm;
+	struct policy pol;
+	struct inventory *inv;
+	struct observation *obs;
+	struct plan *plan;
+};
+/* Returns an exit status: EXIT_USAGE for an unreadable config or policy. */
+int plan_ctx_make(struct plan_ctx *pc, unsigned vmid);
+void plan_ctx_free(struct plan_ctx *pc);
+json_object *plan_to_json(const struct plan *p, const struct observation *obs);
+void plan_print_text(FILE *f, const struct plan *p, const struct observation *obs);
+/* Pretty-print a JSON document on stdout. */
+void json_print(json_object *o);
+
+int cmd_plan(struct cli *c);
+int cmd_groups(struct cli *c);
+int cmd_status(struct cli *c);
+int cmd_release(struct cli *c);
+
+/* Hook mode: one phase for one VM; takes the global lock when it writes. */
+int hook_run(struct cli *c, unsigned vmid, const char *phase);
+
+#endif

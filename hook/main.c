@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfiohook — Proxmox VE hookscript and tool for PCIe passthrough.
+ *
+ * Proxmox execs a hookscript as `path VMID PHASE` (proxmox-facts.md); an
+ * administrator runs `vfiohook COMMAND ...`.  This file turns argv into one
+ * of those and an exit status; the work is in the commands and in src/.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "host.h"
+#include "log.h"
+#include "util.h"
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *c);
+	const char *args;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "plan", cmd_plan, "VMID", "what pre-start would do, changing nothing" },
+	{ "groups", cmd_groups, "", "IOMMU groups with devices, names, drivers" },
+	{ "status", cmd_status, "", "devices on vfio-pci, their VMs, journals" },
+	{ "release", cmd_release, "VMID", "post-stop by hand (after a crash, say)" },
+};
+
+static const char *const phases[] = { "pre-start", "post-start", "pre-stop", "post-stop" };
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* `vfiohook VMID PHASE`, exactly as Proxmox execs a hookscript. */
+static int hook_mode(struct cli *c, int argc, char **argv)
+{
+	unsigned vmid;
+	bool known = false;
+	int r;
+
+	if (argc != 2 || cli_parse_vmid(argv[0], &vmid) < 0) {
+		log_err("hook mode takes exactly 'VMID PHASE' with VMID a positive number; see "
+			"'vfiohook --help'");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(phases); i++)
+		known |= streq(argv[1], phases[i]);
+	if (!known) {
+		log_err("unknown hook phase '%s': Proxmox calls pre-start, post-start, pre-stop "
+			"or post-stop",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	r = host_setup(c->root, c->node);
+	if (r < 0) {
+		log_err("cannot set up root '%s': %s", c->root ? c->root : "/", strerror(-r));
+		return EXIT_USAGE;
+	}
+	r = hook_run(c, vmid, argv[1]);
+	host_cleanup();
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage:\n"
+		   "  vfiohook VMID PHASE        hook mode (PHASE: pre-start, post-start, "
+		   "pre-stop, post-stop)\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+		fprintf(f, "  vfiohook %-17s %s\n", left, commands[i].help);
+	}
+	fprintf(f, "\nOptions:\n"
+		   "  --root DIR    read and write the host below DIR (env VFIOHOOK_ROOT)\n"
+		   "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
+		   "  --json        machine-readable output\n"
+		   "  --dry-run     plan only, change nothing\n"
+		   "  -v, -q        more or less output\n"
+		   "  -h, --help    this help\n"
+		   "  --version     print the version\n"
+		   "\nExit status: 0 done, 1 refused or failed, 2 bad usage or input.\n");
+}
+
+int cli_parse_vmid(const char *s, unsigned *vmid)
+{
+	unsigned long long v;
+
+	if (!s || s[0] == '0' || parse_uint(s, 999999999ULL, &v) < 0 || v == 0)
+		return -EINVAL;
+	*vmid = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	int level = LOGL_INFO, opt, r;
+	const struct command *cmd = NULL;
+
+	c.root = getenv("VFIOHOOK_ROOT");
+	c.node = getenv("VFIOHOOK_NODE");
+	while ((opt = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			c.root = optarg;
+			break;
+		case 'n':
+			c.node = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'd':
+			c.dry_run = true;
+			break;
+		case 'v':
+			level = LOGL_DEBUG;
+			break;
+		case 'q':
+			level = LOGL_ERR;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("vfiohook %s\n", VFIOHOOK_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_setup(level, false);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (c.root && c.root[0] != '/') {
+		log_setup(level, false);
+		log_err("--root '%s' must be an absolute path", c.root);
+		return EXIT_USAGE;
+	}
+	if (all_digits(argv[optind])) {
+		/* post-stop after an in-guest shutdown runs under qmeventd, whose
+		 * output only reaches its journal: log to syslog too */
+		log_setup(level, true);
+		return hook_mode(&c, argc - optind, argv + optind);
+	}
+	log_setup(level, false);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(argv[optind], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		log_err("unknown command '%s'; see 'vfiohook --help'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	c.argc = argc - optind - 1;
+	c.argv = argv + optind + 1;
+	r = host_setup(c.root, c.node);
+	if (r < 0) {
+		log_err("cannot set up root '%s': %s", c.root ? c.root : "/", strerror(-r));
+		return EXIT_USAGE;
+	}
+	r = cmd->run(&c);
+	host_cleanup();
+	return r;
+}

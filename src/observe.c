@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "observe.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "host.h"
+#include "hostpci.h"
+#include "journal.h"
+#include "log.h"
+#include "mapping.h"
+#include "reservation.h"
+#include "usage.h"
+#include "util.h"
+
+/* A device named by a hostpci entry, before companions are added. */
+struct named {
+	char *bdf;
+	int hostpci;
+	bool keep, mdev;
+};
+
+static ssize_t find_obs(const struct observation *obs, const char *bdf)
+{
+	for (size_t i = 0; i < obs->n_devs; i++)
+		if (streq(obs->devs[i].dev->bdf, bdf))
+			return (ssize_t)i;
+	return -1;
+}
+
+bool observe_vm_running(unsigned vmid)
+{
+	long pid;
+
+	/* Proxmox writes /var/run/qemu-server/<vmid>.pid; /var/run is /run */
+	if (host_read_long(&pid, "/run/qemu-server/%u.pid", vmid) < 0 &&
+	    host_read_long(&pid, "/var/run/qemu-server/%u.pid", vmid) < 0)
+		return false;
+	return pid > 0 && host_exists("/proc/%ld", pid);
+}
+
+unsigned observe_journal_holder(const char *bdf, unsigned vmid)
+{
+	unsigned *vmids = NULL, holder = 0;
+	size_t n = 0;
+
+	if (journal_list(&vmids, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && !holder; i++) {
+		struct journal *j = NULL;
+		struct jdev *jd;
+		_cleanup_free_ char *err = NULL;
+
+		if (vmids[i] == vmid || journal_load(vmids[i], &j, &err) < 0)
+			continue;
+		jd = journal_dev(j, bdf);
+		if (jd && (jd->state == JDEV_BINDING || jd->state == JDEV_BOUND) &&
+		    observe_vm_running(vmids[i]))
+			holder = vmids[i];
+		journal_free(j);
+	}
+	free(vmids);
+	return holder;
+}
+
+static int add_dev(struct observation *obs, struct inventory *inv, const char *bdf, int hostpci,
+		   int via)
+{
+	struct pdev *d = NULL;
+	struct obs_dev *od;
+	int r;
+
+	r = inventory_get(inv, bdf, 0, &d);
+	if (r < 0) {
+		observation_add_problem(obs, bdf, "cannot read device %s: %s", bdf, strerror(-r));
+		return r;
+	}
+	obs->devs = xrealloc(obs->devs, (obs->n_devs + 1) * sizeof(*obs->devs));
+	od = &obs->devs[obs->n_devs++];
+	memset(od, 0, sizeof(*od));
+	od->dev = d;
+	od->hostpci = hostpci;
+	od->via = via;
+	return 0;
+}
+
+/* Resolve every hostpci entry to devices, in entry order. */
+static int resolve_entries(struct observation *obs, struct vm *vm, const struct strv *present,
+			   const struct reservations *res, struct named **out, size_t *n_out,
+			   char **err)
+{
+	struct mapping_cfg *maps = NULL;
+	struct strv taken = { 0 };
+	struct named *nv = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
+		struct hostpci *h = vm->hostpci[i];
+		char id[16];
+		_cleanup_free_ char *e = NULL;
+
+		if (!h)
+			continue;
+		snprintf(id, sizeof(id), "hostpci%u", i);
+		if (h->mapping) {
+			const struct pci_mapping *m;
+
+			if (!maps) {
+				r = mapping_read(&maps, err);
+				if (r < 0)
+					goto out;
+			}
+			m = mapping_find(maps, h->mapping);
+			if (!m) {
+				observation_add_problem(
+					obs, id,
+					"%s: no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; "
+					"create it under Datacenter > Resource Mappings or fix the "
+					"name",
+					id, h->mapping);
+				continue;
+			}
+			strv_clear(&h->devs);
+			r = mapping_resolve(m, i, vm->vmid, &taken, res, present, &h->devs, &e);
+		} else {
+			r = hostpci_expand(h, present, &e);
+		}
+		if (r < 0) {
+			observation_add_problem(obs, id, "%s", e ? e : strerror(-r));
+			r = 0;
+			continue;
+		}
+		for (size_t k = 0; k < h->devs.n; k++) {
+			const char *bdf = h->devs.v[k];
+			bool dup = false;
+
+			for (size_t j = 0; j < n; j++)
+				if (streq(nv[j].bdf, bdf)) {
+					observation_add_problem(
+						obs, bdf,
+						"%s is named by both hostpci%d and hostpci%u; a "
+						"device can be passed through only once",
+						bdf, nv[j].hostpci, i);
+					dup = true;
+				}
+			if (dup)
+				continue;
+			nv = xrealloc(nv, (n + 1) * sizeof(*nv));
+			nv[n].bdf = xstrdup(bdf);
+			nv[n].hostpci = (int)i;
+			nv[n].keep = h->driver_keep;
+			nv[n].mdev = h->mdev != NULL;
+			n++;
+			strv_add(&taken, bdf);
+		}
+	}
+out:
+	mapping_free(maps);
+	strv_clear(&taken);
+	*out = nv;
+	*n_out = n;
+	return r;
+}
+
+static void add_group(struct observation *obs, int group)
+{
+	for (size_t i = 0; i < obs->n_groups; i++)
+		if (obs->groups[i].group == group)
+			return;
+	obs->groups = xrealloc(obs->groups, (obs->n_groups + 1) * sizeof(*obs->groups));
+	memset(&obs->groups[obs->n_groups], 0, sizeof(*obs->groups));
+	obs->groups[obs->n_groups++].group = group;
+}
+
+int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
+{
+	struct observation *obs = xcalloc(1, sizeof(*obs));
+	struct strv present = { 0 };
+	struct reservations *res = NULL;
+	struct usage_ctx *uctx = NULL;
+	struct named *nv = NULL;
+	size_t n_named = 0;
+	int r;
+
+	obs->vmid = vm->vmid;
+	obs->node = xstrdup(host_node());
+	obs->is_template = vm->is_template;
+
+	r = inventory_list(&present);
+	if (r < 0) {
+		errf(err, "cannot list PCI devices in /sys/bus/pci/devices: %s", strerror(-r));
+		goto fail;
+	}
+	r = reservation_read(&res, err);
+	if (r < 0)
+		goto fail;
+	r = resolve_entries(obs, vm, &present, res, &nv, &n_named, err);
+	if (r < 0)
+		goto fail;
+
+	/* the named devices in entry order, each followed by its group companions */
+	for (size_t i = 0; i < n_named; i++) {
+		ssize_t at = find_obs(obs, nv[i].bdf);
+		struct obs_dev *od;
+		struct strv members = { 0 };
+		size_t self;
+
+		if (at >= 0) {
+			/* came in earlier as a companion: it is an entry device itself */
+			od = &obs->devs[at];
+			od->hostpci = nv[i].hostpci;
+			od->via = -1;
+		} else if (add_dev(obs, inv, nv[i].bdf, nv[i].hostpci, -1) < 0) {
+			continue;
+		}
+		self = at >= 0 ? (size_t)at : obs->n_devs - 1;
+		od = &obs->devs[self];
+		od->keep = nv[i].keep;
+		od->mdev = nv[i].mdev;
+		/* Proxmox binds the group only for vfio entries without mdev */
+		if (od->keep || od->mdev || od->dev->group < 0)
+			continue;
+		add_group(obs, od->dev->group);
+		if (inventory_group_members(od->dev->group, &members) < 0)
+			continue;
+		for (size_t k = 0; k < members.n; k++) {
+			bool named = false;
+
+			for (size_t j = 0; j < n_named; j++)
+				named |= streq(nv[j].bdf, members.v[k]);
+			if (!named && find_obs(obs, members.v[k]) < 0)
+				add_dev(obs, inv, members.v[k], -1, (int)self);
+		}
+		strv_clear(&members);
+	}
+
+	/* who uses what */
+	r = usage_open(&uctx);
+	if (r < 0) {
+		errf(err, "cannot read the host's mounts and processes: %s", strerror(-r));
+		goto fail;
+	}
+	for (size_t i = 0; i < obs->n_groups; i++)
+		usage_check_vfio_group(uctx, obs->groups[i].group, &obs->groups[i].open_by);
+	for (size_t i = 0; i < obs->n_devs; i++) {
+		struct obs_dev *od = &obs->devs[i];
+
+		if (od->dev->bridge || od->keep || od->mdev)
+			continue;
+		usage_check(uctx, od->dev, &od->usage);
+		od->reserved_by = reservation_other_vm(res, od->dev->bdf, vm->vmid);
+		od->held_by = observe_journal_holder(od->dev->bdf, vm->vmid);
+	}
+	/* our own running QEMU holding the group is not a conflict for `plan`
+	 * of a running VM, but it is for a start: keep it, the message names it */
+	usage_close(uctx);
+	for (size_t i = 0; i < n_named; i++)
+		free(nv[i].bdf);
+	free(nv);
+	strv_clear(&present);
+	reservation_free(res);
+	*out = obs;
+	return 0;
+fail:
+	for (size_t i = 0; i < n_named; i++)
+		free(nv[i].bdf);
+	free(nv);
+	strv_clear(&present);
+	reservation_free(res);
+	observation_free(obs);
+	return r < 0 ? r : -EINVAL;
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* plan_make() is pure: drive it with hand-made observations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "plan.h"
+#include "util.h"
+
+static struct pdev *mkdev(const char *bdf, int group, const char *driver)
+{
+	struct pdev *d = xcalloc(1, sizeof(*d));
+
+	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
+	d->group = group;
+	d->driver = driver ? xstrdup(driver) : NULL;
+	d->numa_node = -1;
+	d->boot_vga = -1;
+	return d;
+}
+
+static struct obs_dev *add(struct observation *o, const char *bdf, int group, const char *driver,
+			   int hostpci, int via)
+{
+	struct obs_dev *od;
+
+	o->devs = xrealloc(o->devs, (o->n_devs + 1) * sizeof(*o->devs));
+	od = &o->devs[o->n_devs++];
+	memset(od, 0, sizeof(*od));
+	od->dev = mkdev(bdf, group, driver);
+	od->hostpci = hostpci;
+	od->via = via;
+	return od;
+}
+
+static void use(struct obs_dev *od, enum usage_kind kind, const char *what, unsigned vmid)
+{
+	struct usage_list *l = &od->usage;
+
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	l->v[l->n].kind = kind;
+	l->v[l->n].what = xstrdup(what);
+	l->v[l->n].other_vmid = vmid;
+	l->n++;
+}
+
+static struct observation *obs_new(void)
+{
+	struct observation *o = xcalloc(1, sizeof(*o));
+
+	o->vmid = 100;
+	o->node = xstrdup("pve1");
+	return o;
+}
+
+static struct plan *mkplan(struct observation *o, enum policy_steal steal)
+{
+	struct policy pol;
+	struct plan *p = NULL;
+
+	policy_defaults(&pol);
+	pol.steal = steal;
+	assert_int_equal(plan_make(o, &pol, &p), 0);
+	policy_clear(&pol);
+	return p;
+}
+
+static void test_gpu_and_audio_bind(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "nvidia", 0, -1);
+	add(o, "0000:01:00.1", 13, "snd_hda_intel", -1, 0);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_true(p->ok);
+	assert_int_equal(p->devs[0].action, PLAN_BIND);
+	assert_int_equal(p->devs[1].action, PLAN_BIND);
+	assert_non_null(strstr(p->devs[1].reason, "same IOMMU group"));
+	assert_non_null(strstr(p->devs[1].reason, "0000:01:00.0"));
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_states_that_need_nothing(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "vfio-pci", 0, -1);
+	add(o, "0000:01:00.1", 13, "mlx5_vfio_pci", -1, 0)->dev->vfio_dev = true;
+	add(o, "0000:00:01.0", 13, "pcieport", -1, 0)->dev->bridge = true;
+	/* unbound and pci-stub companions are viable for QEMU, but Proxmox
+	 * binds every non-bridge member, so the plan binds them first */
+	add(o, "0000:01:00.2", 13, NULL, -1, 0);
+	add(o, "0000:01:00.3", 13, "pci-stub", -1, 0);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_true(p->ok);
+	assert_int_equal(p->devs[0].action, PLAN_NONE);
+	assert_int_equal(p->devs[1].action, PLAN_NONE);
+	assert_int_equal(p->devs[2].action, PLAN_SKIP);
+	assert_int_equal(p->devs[3].action, PLAN_BIND);
+	assert_int_equal(p->devs[4].action, PLAN_BIND);
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_host_needs_companion(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:03:00.0", 7, "xhci_hcd", 0, -1);
+	use(add(o, "0000:04:00.0", 7, "nvme", -1, 0), USAGE_MOUNT, "nvme0n1p2 is mounted at /",
+	    0);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_false(p->ok);
+	assert_int_equal(p->devs[1].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[1].reason, "mounted at /"));
+	assert_non_null(strstr(p->devs[1].reason, "group 7"));
+	assert_non_null(strstr(p->devs[1].reason, "steal"));
+	plan_free(p);
+
+	/* steal = force takes it, loudly */
+	p = mkplan(o, POLICY_STEAL_FORCE);
+	assert_true(p->ok);
+	assert_int_equal(p->devs[1].action, PLAN_BIND);
+	assert_int_equal(p->n_forced, 1);
+	assert_non_null(strstr(p->devs[1].reason, "steal=force"));
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_hostpci_device_itself_used(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	use(add(o, "0000:02:00.0", 9, "igb", 0, -1), USAGE_NET_MASTER, "eno1 is a port of vmbr0",
+	    0);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_false(p->ok);
+	assert_int_equal(p->devs[0].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[0].reason, "remove hostpci0"));
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_conflicts_with_other_vms(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "vfio-pci", 0, -1);
+	add(o, "0000:02:00.0", 14, "nvidia", 1, -1)->reserved_by = 101;
+	add(o, "0000:03:00.0", 15, "nvidia", 2, -1)->held_by = 102;
+	o->groups = xcalloc(1, sizeof(*o->groups));
+	o->n_groups = 1;
+	o->groups[0].group = 13;
+	o->groups[0].open_by.v = xcalloc(1, sizeof(struct usage_reason));
+	o->groups[0].open_by.n = 1;
+	o->groups[0].open_by.v[0].what = xstrdup("/dev/vfio/13 is open by kvm (VM 103)");
+	o->groups[0].open_by.v[0].other_vmid = 103;
+	p = mkplan(o, POLICY_STEAL_FORCE); /* force never overrides another VM */
+	assert_false(p->ok);
+	assert_int_equal(p->devs[0].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[0].reason, "VM 103"));
+	assert_int_equal(p->devs[1].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[1].reason, "VM 101"));
+	assert_int_equal(p->devs[2].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[2].reason, "VM 102"));
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_keep_mdev_template_no_iommu(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "nvidia", 0, -1)->keep = true;
+	add(o, "0000:02:00.0", 14, "i915", 1, -1)->mdev = true;
+	add(o, "0000:03:00.0", -1, "igb", 2, -1);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_int_equal(p->devs[0].action, PLAN_KEEP);
+	assert_int_equal(p->devs[1].action, PLAN_SKIP);
+	assert_int_equal(p->devs[2].action, PLAN_REFUSE);
+	assert_non_null(strstr(p->devs[2].reason, "intel_iommu=on"));
+	assert_false(p->ok);
+	plan_free(p);
+
+	o->is_template = true;
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	for (size_t i = 0; i < p->n_devs; i++)
+		assert_int_equal(p->devs[i].action, PLAN_SKIP);
+	assert_true(p->ok);
+	plan_free(p);
+	observation_free(o);
+}
+
+static void test_problems_block(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "nvidia", 0, -1);
+	observation_add_problem(o, "hostpci1", "no PCI device found for '%s'", "09:00");
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_false(p->ok);
+	assert_int_equal(p->n_problems, 1);
+	assert_string_equal(p->problems[0].id, "hostpci1");
+	assert_int_equal(p->devs[0].action, PLAN_BIND);
+	plan_free(p);
+	observation_free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gpu_and_audio_bind),
+		cmocka_unit_test(test_states_that_need_nothing),
+		cmocka_unit_test(test_host_needs_companion),
+		cmocka_unit_test(test_hostpci_device_itself_used),
+		cmocka_unit_test(test_conflicts_with_other_vms),
+		cmocka_unit_test(test_keep_mdev_template_no_iommu),
+		cmocka_unit_test(test_problems_block),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
