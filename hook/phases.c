@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The hook phases as Proxmox calls them (proxmox-facts.md):
+ *   pre-start   observe → plan → apply → verify; non-zero aborts the start
+ *   post-start  nothing yet
+ *   pre-stop    nothing yet
+ *   post-stop   reset, then give devices back (also `vfiohook release VMID`)
+ *
+ * The journal /run/vfiohook/<vmid>.json holds each device's driver before
+ * we touched it and the intent of every step before the step, so a run
+ * killed at any point is finished or undone by the next one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "bind.h"
+#include "cli.h"
+#include "host.h"
+#include "journal.h"
+#include "kmod.h"
+#include "lock.h"
+#include "log.h"
+#include "observe.h"
+#include "reset.h"
+
+static int save(struct journal *j)
+{
+	_cleanup_free_ char *err = NULL;
+	int r = journal_save(j, &err);
+
+	if (r < 0)
+		log_err("%s", err ? err : "cannot write the journal");
+	return r;
+}
+
+static void set_phase(struct journal *j, const char *phase, bool complete)
+{
+	free(j->phase);
+	j->phase = xstrdup(phase);
+	j->complete = complete;
+}
+
+/* Another VM or process holds the device: never touch it. */
+static unsigned other_holder(const struct jdev *jd, unsigned vmid)
+{
+	return observe_journal_holder(jd->bdf, vmid);
+}
+
+/*
+ * Give back every device the journal holds, per policy.  `reset` is false
+ * when undoing a failed pre-start (QEMU never ran).  Returns 0 when every
+ * device was handled (the journal is then removed), -1 otherwise.
+ */
+static int give_back(struct journal *j, const struct policy *pol, bool reset, const char *phase)
+{
+	struct strv ours = { 0 };
+	int failed = 0;
+
+	set_phase(j, phase, false);
+	if (save(j) < 0)
+		return -1;
+	for (size_t i = 0; i < j->n_devs; i++)
+		strv_add(&ours, j->devs[i].bdf);
+	for (size_t i = 0; i < j->n_devs; i++) {
+		struct jdev *jd = &j->devs[i];
+		_cleanup_free_ char *err = NULL, *drv = NULL;
+		const char *target = NULL;
+		bool probe = true;
+		unsigned holder;
+		int r;
+
+		if (jd->state == JDEV_RELEASED)
+			continue;
+		if (!host_exists("/sys/bus/pci/devices/%s", jd->bdf)) {
+			log_warn("%s is gone from the host (removed or hot-unplugged); nothing to "
+				 "give back",
+				 jd->bdf);
+			jd->state = JDEV_RELEASED;
+			continue;
+		}
+		holder = other_holder(jd, j->vmid);
+		if (holder) {
+			log_warn("%s: left alone: VM %u holds it now", jd->bdf, holder);
+			jd->state = JDEV_RELEASED;
+			continue;
+		}
+		if (jd->state == JDEV_UNTOUCHED && pol->rebind != POLICY_REBIND_HOST) {
+			jd->state = JDEV_RELEASED;
+			continue;
+		}
+		drv = bind_current_driver(jd->bdf);
+		if (reset && streq(drv, "vfio-pci")) {
+			r = reset_device(jd->bdf, pol, &ours, &err);
+			if (r < 0) {
+				log_err("%s; it stays on vfio-pci so no host driver touches a hung "
+					"device: try 'vfiohook reset %s', or reboot the host",
+					err, jd->bdf);
+				failed++;
+				continue;
+			}
+		}
+		if (pol->rebind == POLICY_REBIND_NEVER) {
+			log_info("%s: stays on vfio-pci (rebind = never)", jd->bdf);
+			jd->state = JDEV_RELEASED;
+			continue;
+		}
+		if (pol->rebind == POLICY_REBIND_RESTORE) {
+			target = jd->orig_driver;
+			if (streq(target, "vfio-pci")) {
+				log_info("%s: stays on vfio-pci, where it was before the VM started",
+					 jd->bdf);
+				jd->state = JDEV_RELEASED;
+				continue;
+			}
+			probe = target != NULL;
+		}
+		jd->state = JDEV_RELEASING;
+		if (save(j) < 0) {
+			failed++;
+			break;
+		}
+		r = bind_give_back(jd->bdf, target, probe, &err);
+		if (r < 0) {
+			log_err("%s", err);
+			failed++;
+			continue;
+		}
+		jd->state = JDEV_RELEASED;
+		if (save(j) < 0) {
+			failed++;
+			break;
+		}
+	}
+	strv_clear(&ours);
+	if (failed) {
+		save(j);
+		return -1;
+	}
+	journal_remove(j->vmid);
+	return 0;
+}
+
+static void load_policy(unsigned vmid, struct policy *pol)
+{
+	struct vm *vm = NULL;
+	_cleanup_free_ char *err = NULL;
+
+	policy_defaults(pol);
+	if (vm_load(vmid, &vm, &err) < 0) {
+		/* the VM may have been destroyed: the node-wide policy still applies */
+		log_debug("%s", err ? err : "no VM config");
+		free(err);
+		err = NULL;
+	}
+	if (policy_load(vmid, vm ? vm->conf->description : NULL, pol, &err) < 0) {
+		log_warn("%s; using the defaults", err);
+		policy_clear(pol);
+		policy_defaults(pol);
+	}
+	vm_free(vm);
+}
+
+static int release(unsigned vmid, const char *phase, bool by_hand)
+{
+	struct journal *j = NULL;
+	struct policy pol;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = journal_load(vmid, &j, &err);
+	if (r == -ENOENT) {
+		log_info("VM %u: no devices to give back (no journal in /run/vfiohook)", vmid);
+		return EXIT_OK;
+	}
+	if (r < 0) {
+		log_err("%s", err);
+		return EXIT_REFUSED;
+	}
+	if (observe_vm_running(vmid)) {
+		log_err("VM %u is running: its devices cannot be given back now; stop it first",
+			vmid);
+		journal_free(j);
+		return EXIT_REFUSED;
+	}
+	load_policy(vmid, &pol);
+	log_info("VM %u: giving back %zu device(s) (rebind = %s)", vmid, j->n_devs,
+		 policy_rebind_name(pol.rebind));
+	r = give_back(j, &pol, true, phase);
+	if (r == 0)
+		log_info("VM %u: all devices given back", vmid);
+	else if (by_hand)
+		log_err("VM %u: some devices could not be given back; the journal stays in "
+			"/run/vfiohook/%u.json",
+			vmid, vmid);
+	policy_clear(&pol);
+	journal_free(j);
+	return r == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
+/* Undo what this pre-start did, after a failure. */
+static void roll_back(struct journal *j, const struct policy *pol)
+{
+	struct policy undo = *pol;
+
+	log_warn("VM %u: undoing what this start changed", j->vmid);
+	undo.rebind = POLICY_REBIND_RESTORE;
+	give_back(j, &undo, false, "pre-start");
+}
+
+static void log_refusal(const struct plan *p)
+{
+	log_err("refusing to start VM %u: starting it would take devices the host or another VM "
+		"needs; nothing was changed",
+		p->vmid);
+	for (size_t i = 0; i < p->n_devs; i++)
+		if (p->devs[i].action == PLAN_REFUSE)
+			log_err("%s: %s", p->devs[i].obs->dev->bdf, p->devs[i].reason);
+	for (size_t i = 0; i < p->n_problems; i++)
+		log_err("%s: %s", p->problems[i].id, p->problems[i].message);
+}
+
+static int pre_start(struct cli *c, unsigned vmid)
+{
+	struct plan_ctx pc;
+	struct journal *j = NULL;
+	_cleanup_free_ char *err = NULL;
+	size_t n_bind = 0, n_vfio = 0;
+	int r;
+
+	/* a release that was interrupted is finished first, from its journal */
+	r = journal_load(vmid, &j, &err);
+	if (r == 0 && !streq(j->phase, "pre-start")) {
+		log_info("VM %u: finishing the interrupted %s first", vmid, j->phase);
+		journal_free(j);
+		j = NULL;
+		r = release(vmid, "release", false);
+		if (r != EXIT_OK)
+			return r;
+	} else if (r < 0 && r != -ENOENT) {
+		log_err("%s; remove it after checking the devices with 'vfiohook status'", err);
+		return EXIT_REFUSED;
+	}
+
+	r = plan_ctx_make(&pc, vmid);
+	if (r != EXIT_OK)
+		goto out;
+	for (size_t i = 0; i < pc.plan->n_devs; i++) {
+		enum plan_action a = pc.plan->devs[i].action;
+
+		n_bind += a == PLAN_BIND;
+		n_vfio += a == PLAN_BIND || a == PLAN_NONE;
+	}
+	if (!pc.plan->ok) {
+		plan_print_text(stdout, pc.plan, pc.obs);
+		log_refusal(pc.plan);
+		r = EXIT_REFUSED;
+		goto out;
+	}
+	if (pc.plan->n_devs == 0) {
+		log_info("VM %u has no hostpci devices: nothing to do", vmid);
+		goto out;
+	}
+	plan_print_text(stdout, pc.plan, pc.obs);
+	fflush(stdout);
+	if (c->dry_run)
+		goto out;
+	if (pc.plan->n_forced)
+		log_warn("steal = force: taking %zu device(s) the host uses; the host may lose its "
+			 "disk, network or console",
+			 pc.plan->n_forced);
+	if (n_vfio) {
+		free(err);
+		err = NULL;
+		if (kmod_ensure("vfio-pci", &err) < 0 ||
+		    kmod_ensure("vfio_iommu_type1", &err) < 0) {
+			log_err("%s", err);
+			r = EXIT_REFUSED;
+			goto out;
+		}
+	}
+	if (!j) {
+		j = journal_new(vmid);
+		j->started = (long long)time(NULL);
+	}
+	set_phase(j, "pre-start", false);
+	/* intents first: every device's original driver before anything moves */
+	for (size_t i = 0; i < pc.plan->n_devs; i++) {
+		const struct plan_dev *pd = &pc.plan->devs[i];
+		const struct pdev *d = pd->obs->dev;
+		struct jdev *jd;
+
+		if (pd->action != PLAN_BIND && pd->action != PLAN_NONE)
+			continue;
+		jd = journal_dev(j, d->bdf);
+		if (!jd) {
+			jd = journal_dev_add(j, d->bdf);
+			jd->orig_driver = d->driver ? xstrdup(d->driver) : NULL;
+			jd->orig_override = d->override ? xstrdup(d->override) : NULL;
+			jd->group = d->group;
+			if (pd->obs->hostpci >= 0)
+				jd->hostpci = xasprintf("hostpci%d", pd->obs->hostpci);
+			jd->state = JDEV_UNTOUCHED;
+		}
+		if (pd->action == PLAN_BIND && jd->state != JDEV_BOUND)
+			jd->state = JDEV_BINDING;
+	}
+	if (save(j) < 0) {
+		r = EXIT_REFUSED;
+		goto out;
+	}
+	for (size_t i = 0; i < pc.plan->n_devs; i++) {
+		const struct plan_dev *pd = &pc.plan->devs[i];
+		struct jdev *jd;
+
+		if (pd->action != PLAN_BIND)
+			continue;
+		jd = journal_dev(j, pd->obs->dev->bdf);
+		free(err);
+		err = NULL;
+		if (bind_to_vfio(jd->bdf, &err) < 0) {
+			log_err("%s", err);
+			roll_back(j, &pc.pol);
+			log_err("VM %u was not started: %s could not be moved to vfio-pci", vmid,
+				jd->bdf);
+			r = EXIT_REFUSED;
+			goto out;
+		}
+		jd->state = JDEV_BOUND;
+		if (save(j) < 0) {
+			roll_back(j, &pc.pol);
+			r = EXIT_REFUSED;
+			goto out;
+		}
+	}
+	/* verify: read back what the kernel did */
+	for (size_t i = 0; i < pc.plan->n_devs; i++) {
+		const struct plan_dev *pd = &pc.plan->devs[i];
+		_cleanup_free_ char *drv = NULL;
+
+		if (pd->action != PLAN_BIND && pd->action != PLAN_NONE)
+			continue;
+		drv = bind_current_driver(pd->obs->dev->bdf);
+		if (!streq(drv, "vfio-pci") &&
+		    !(pd->action == PLAN_NONE && pd->obs->dev->vfio_dev && drv)) {
+			log_err("%s is on %s, not vfio-pci, after binding; something else "
+				"rebinds it (driverctl? a udev rule?)",
+				pd->obs->dev->bdf, drv ? drv : "no driver");
+			roll_back(j, &pc.pol);
+			r = EXIT_REFUSED;
+			goto out;
+		}
+	}
+	set_phase(j, "pre-start", true);
+	if (save(j) < 0) {
+		roll_back(j, &pc.pol);
+		r = EXIT_REFUSED;
+		goto out;
+	}
+	log_info("VM %u: %zu device(s) on vfio-pci (%zu moved), ready for QEMU", vmid, n_vfio,
+		 n_bind);
+out:
+	journal_free(j);
+	plan_ctx_free(&pc);
+	return r;
+}
+
+int hook_run(struct cli *c, unsigned vmid, const char *phase)
+{
+	_cleanup_free_ char *err = NULL;
+	int fd = -1, r;
+
+	if (streq(phase, "post-start") || streq(phase, "pre-stop")) {
+		log_debug("VM %u: %s: nothing to do", vmid, phase);
+		return EXIT_OK;
+	}
+	if (!c->dry_run && lock_global(&fd, &err) < 0) {
+		log_err("%s", err);
+		return EXIT_REFUSED;
+	}
+	if (streq(phase, "pre-start"))
+		r = pre_start(c, vmid);
+	else
+		r = release(vmid, "post-stop", false);
+	if (fd >= 0)
+		lock_release(fd);
+	return r;
+}
+
+int cmd_release(struct cli *c)
+{
+	_cleanup_free_ char *err = NULL;
+	unsigned vmid;
+	int fd = -1, r;
+
+	if (c->argc != 1 || cli_parse_vmid(c->argv[0], &vmid) < 0) {
+		log_err("usage: vfiohook release VMID (VMID is a positive number such as 100)");
+		return EXIT_USAGE;
+	}
+	if (lock_global(&fd, &err) < 0) {
+		log_err("%s", err);
+		return EXIT_REFUSED;
+	}
+	r = release(vmid, "release", true);
+	lock_release(fd);
+	return r;
+}

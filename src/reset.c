@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "reset.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "log.h"
+
+#define RESET_TIMEOUT_MS 30000
+
+static bool has_method(const char *list, const char *m)
+{
+	size_t n = strlen(m);
+
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, m, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+		p = strchr(p, ' ');
+	}
+	return false;
+}
+
+int reset_verify(const char *bdf, char **err)
+{
+	char path[PATH_MAX];
+	unsigned char id[2];
+	_cleanup_free_ char *ps = NULL;
+	int fd;
+	ssize_t n;
+
+	if (host_path(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, "%s: cannot read config space: %s", bdf, strerror(errno)), -EIO;
+	n = pread(fd, id, sizeof(id), 0);
+	close(fd);
+	if (n != 2 || (id[0] == 0xff && id[1] == 0xff))
+		return errf(err, "%s does not answer after reset (vendor reads 0xffff): the "
+				 "device is hung; a host reboot may be needed",
+			    bdf),
+		       -EIO;
+	if (host_read(&ps, "/sys/bus/pci/devices/%s/power_state", bdf) == 0 && !streq(ps, "D0") &&
+	    !streq(ps, "unknown"))
+		log_warn("%s is in power state %s after reset", bdf, ps);
+	return 0;
+}
+
+/* Every PCI device on the same bus (children of the same parent) is ours. */
+static bool bus_is_ours(const char *bdf, const struct strv *ours, char **who)
+{
+	char path[PATH_MAX], real[PATH_MAX], *slash;
+	struct dirent *e;
+	bool ok = true;
+	DIR *d;
+
+	if (host_path(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf) < 0 ||
+	    !realpath(path, real))
+		return false;
+	slash = strrchr(real, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	d = opendir(real);
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		unsigned a, b, c, f;
+		char tail;
+
+		if (sscanf(e->d_name, "%x:%x:%x.%x%c", &a, &b, &c, &f, &tail) != 4)
+			continue;
+		if (!strv_contains(ours, e->d_name)) {
+			*who = xstrdup(e->d_name);
+			ok = false;
+			break;
+		}
+	}
+	closedir(d);
+	return ok;
+}
+
+static int do_reset(const char *bdf, const char *methods, char **err)
+{
+	_cleanup_free_ char *saved = NULL;
+	int r, r2 = 0;
+
+	if (methods) {
+		r = host_write(methods, "/sys/bus/pci/devices/%s/reset_method", bdf);
+		if (r < 0)
+			return errf(err, "%s: reset method '%s' is not supported by this device "
+					 "(%s); see /sys/bus/pci/devices/%s/reset_method",
+				    bdf, methods, strerror(-r), bdf),
+			       r;
+	}
+	log_info("%s: resetting (%s)", bdf, methods ? methods : "kernel's default method");
+	r = host_write_timeout(RESET_TIMEOUT_MS, "1", "/sys/bus/pci/devices/%s/reset", bdf);
+	if (methods)
+		r2 = host_write("default", "/sys/bus/pci/devices/%s/reset_method", bdf);
+	if (r < 0)
+		return errf(err, "%s: reset failed: %s", bdf,
+			    r == -ENOTTY ? "no reset method works for this device"
+					 : strerror(-r)),
+		       r;
+	if (r2 < 0)
+		log_warn("%s: could not restore reset_method to default: %s", bdf, strerror(-r2));
+	return reset_verify(bdf, err);
+}
+
+int reset_device(const char *bdf, const struct policy *pol, const struct strv *ours, char **err)
+{
+	_cleanup_free_ char *methods = NULL, *who = NULL;
+
+	if (pol->reset == POLICY_RESET_OFF) {
+		log_debug("%s: not reset (reset = off)", bdf);
+		return 0;
+	}
+	if (!host_exists("/sys/bus/pci/devices/%s/reset", bdf)) {
+		log_info("%s: has no reset method; it is handed back as it is", bdf);
+		return 0;
+	}
+	if (pol->reset == POLICY_RESET_METHODS)
+		return do_reset(bdf, pol->reset_methods, err);
+
+	host_read(&methods, "/sys/bus/pci/devices/%s/reset_method", bdf);
+	if (has_method(methods, "device_specific"))
+		return do_reset(bdf, NULL, err);
+	if (has_method(methods, "flr") || has_method(methods, "af_flr")) {
+		log_info("%s: vfio-pci reset it with FLR when QEMU closed it", bdf);
+		return 0;
+	}
+	if (has_method(methods, "bus")) {
+		if (bus_is_ours(bdf, ours, &who))
+			return do_reset(bdf, "bus", err);
+		log_info("%s: no bus reset: %s on the same bus is not this VM's", bdf,
+			 who ? who : "another device");
+		return 0;
+	}
+	log_info("%s: vfio-pci reset it (%s) when QEMU closed it", bdf,
+		 methods ? methods : "no method");
+	return 0;
+}
