@@ -34,7 +34,8 @@
 #include "log.h"
 
 /* Debian's pci.ids package, then the hwdata location other distributions use. */
-static const char *const ids_paths[] = { "/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids" };
+static const char *const ids_paths[] = {"/usr/share/misc/pci.ids",
+					"/usr/share/hwdata/pci.ids"};
 
 struct inventory {
 	struct pci_access *acc;
@@ -158,10 +159,12 @@ static int guarded_names(struct pci_access *acc, struct pdev *d)
 	s = pci_lookup_name(acc, buf, sizeof(buf), PCI_LOOKUP_VENDOR | nf, d->vendor);
 	if (s)
 		d->vendor_name = xstrdup(s);
-	s = pci_lookup_name(acc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | nf, d->vendor, d->device);
+	s = pci_lookup_name(acc, buf, sizeof(buf), PCI_LOOKUP_DEVICE | nf, d->vendor,
+			    d->device);
 	if (s)
 		d->device_name = xstrdup(s);
-	s = pci_lookup_name(acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | nf, d->class_code >> 8);
+	s = pci_lookup_name(acc, buf, sizeof(buf), PCI_LOOKUP_CLASS | nf,
+			    d->class_code >> 8);
 	if (s)
 		d->class_name = xstrdup(s);
 	pci_guard = saved;
@@ -179,8 +182,8 @@ int inventory_open(struct inventory **out, char **err)
 	if (access(devs, R_OK) < 0) {
 		int e = -errno;
 
-		errf(err, "cannot read %s: %s (is sysfs mounted, or is --root wrong?)", devs,
-		     strerror(-e));
+		errf(err, "cannot read %s: %s (is sysfs mounted, or is --root wrong?)",
+		     devs, strerror(-e));
 		inventory_close(inv);
 		return e;
 	}
@@ -456,8 +459,9 @@ static void read_sysfs(struct pdev *d, bool details)
 		if (parse_uint(s, INT_MAX, &g) == 0)
 			d->group = (int)g;
 		else
-			log_warn("%s: iommu_group link points at '%s', not a group number",
-				 d->bdf, s);
+			log_warn(
+			    "%s: iommu_group link points at '%s', not a group number",
+			    d->bdf, s);
 		free(s);
 	}
 	d->bridge = at_exists(dfd, "pci_bus");
@@ -506,7 +510,8 @@ static struct pdev *pdev_new(unsigned dm, unsigned b, unsigned dv, unsigned f)
 	return d;
 }
 
-int inventory_get(struct inventory *inv, const char *bdf, unsigned flags, struct pdev **out)
+int inventory_get(struct inventory *inv, const char *bdf, unsigned flags,
+		  struct pdev **out)
 {
 	unsigned dm, b, dv, f;
 	struct pdev *d;
@@ -534,7 +539,7 @@ int inventory_get(struct inventory *inv, const char *bdf, unsigned flags, struct
 
 int inventory_scan(struct inventory *inv, unsigned flags, struct pdev ***out, size_t *n)
 {
-	struct strv names = { 0 };
+	struct strv names = {0};
 	struct pdev **v;
 	int r;
 

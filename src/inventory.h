@@ -23,26 +23,26 @@
 #include "util.h"
 
 enum {
-	INV_NAMES = 1,   /* vendor/device/class names via pci_lookup_name from pci.ids */
-	INV_SUBSYS = 2,  /* subsystem vendor and device ids */
+	INV_NAMES = 1,	 /* vendor/device/class names via pci_lookup_name from pci.ids */
+	INV_SUBSYS = 2,	 /* subsystem vendor and device ids */
 	INV_DETAILS = 4, /* inventory_scan only: override, reset, numa_node, boot_vga
 			  * (inventory_get always fills them) */
 };
 
 struct pdev {
-	char bdf[16];                /* "0000:01:00.0" */
+	char bdf[16]; /* "0000:01:00.0" */
 	unsigned domain, bus, dev, func;
 	unsigned vendor, device, sub_vendor, sub_device; /* sub_* only with INV_SUBSYS */
-	unsigned class_code;         /* 24-bit: class<<16|subclass<<8|progif, as sysfs "class" */
-	char *driver;                /* basename of the driver link, NULL when unbound */
-	char *override;              /* driver_override; NULL when "(null)", empty or absent */
-	int group;                   /* IOMMU group number, -1 when none (no IOMMU) */
-	bool bridge;                 /* has a pci_bus/ directory */
-	bool vfio_dev;               /* has vfio-dev/ (vfio-pci or a vfio variant driver) */
-	char *reset_method;          /* content of reset_method, NULL when absent */
-	bool has_reset;              /* the reset file exists */
-	int numa_node;               /* -1 when unknown */
-	int boot_vga;                /* -1 absent, 0, 1 */
+	unsigned class_code; /* 24-bit: class<<16|subclass<<8|progif, as sysfs "class" */
+	char *driver;	     /* basename of the driver link, NULL when unbound */
+	char *override;	     /* driver_override; NULL when "(null)", empty or absent */
+	int group;	     /* IOMMU group number, -1 when none (no IOMMU) */
+	bool bridge;	     /* has a pci_bus/ directory */
+	bool vfio_dev;	     /* has vfio-dev/ (vfio-pci or a vfio variant driver) */
+	char *reset_method;  /* content of reset_method, NULL when absent */
+	bool has_reset;	     /* the reset file exists */
+	int numa_node;	     /* -1 when unknown */
+	int boot_vga;	     /* -1 absent, 0, 1 */
 	/* only with INV_NAMES; NULL when pci.ids does not know the id */
 	char *vendor_name, *device_name, *class_name;
 	/* inventory_scan only: libpci could not read the device (it vanished
@@ -75,7 +75,8 @@ int inventory_list(struct strv *out);
  * a malformed BDF, -ENOENT when absent, -EIO when libpci cannot read it
  * (inventory_error() says why).  *out is freed with pdev_free().
  */
-int inventory_get(struct inventory *inv, const char *bdf, unsigned flags, struct pdev **out);
+int inventory_get(struct inventory *inv, const char *bdf, unsigned flags,
+		  struct pdev **out);
 
 /*
  * Every device, sorted by domain/bus/device/function, for `groups`.  Per

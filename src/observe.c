@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "host.h"
 #include "hostpci.h"
@@ -39,6 +40,23 @@ bool observe_vm_running(unsigned vmid)
 	return pid > 0 && host_exists("/proc/%ld", pid);
 }
 
+/*
+ * Proxmox starts QEMU only after pre-start returns, so a VM whose pre-start
+ * just bound its devices holds them before its pid file exists.  A start
+ * that failed after our pre-start leaves such a journal behind; after this
+ * long it no longer blocks others (and post-stop of that VM leaves alone
+ * what another VM took meanwhile).
+ */
+#define OBSERVE_START_GRACE_S 300
+
+static bool journal_fresh(const struct journal *j)
+{
+	long long now = (long long)time(NULL);
+
+	return streq(j->phase, "pre-start") && j->started > 0 && now >= j->started &&
+	       now - j->started < OBSERVE_START_GRACE_S;
+}
+
 unsigned observe_journal_holder(const char *bdf, unsigned vmid)
 {
 	unsigned *vmids = NULL, holder = 0;
@@ -54,8 +72,9 @@ unsigned observe_journal_holder(const char *bdf, unsigned vmid)
 		if (vmids[i] == vmid || journal_load(vmids[i], &j, &err) < 0)
 			continue;
 		jd = journal_dev(j, bdf);
-		if (jd && (jd->state == JDEV_BINDING || jd->state == JDEV_BOUND) &&
-		    observe_vm_running(vmids[i]))
+		/* untouched devices (on vfio-pci before) are the VM's all the same */
+		if (jd && jd->state != JDEV_RELEASING && jd->state != JDEV_RELEASED &&
+		    (observe_vm_running(vmids[i]) || journal_fresh(j)))
 			holder = vmids[i];
 		journal_free(j);
 	}

@@ -72,11 +72,11 @@ struct usage_ctx {
 const char *usage_kind_name(enum usage_kind kind)
 {
 	static const char *const names[] = {
-		[USAGE_MOUNT] = "mount",	 [USAGE_SWAP] = "swap",
-		[USAGE_HOLDER] = "holder",	 [USAGE_ZFS] = "zfs",
-		[USAGE_NET_ADDR] = "net-address", [USAGE_NET_MASTER] = "net-master",
-		[USAGE_CONSOLE] = "console",	 [USAGE_DRM_OPEN] = "drm-open",
-		[USAGE_VFIO_OPEN] = "vfio-open", [USAGE_RESERVED] = "reserved",
+	    [USAGE_MOUNT] = "mount",	      [USAGE_SWAP] = "swap",
+	    [USAGE_HOLDER] = "holder",	      [USAGE_ZFS] = "zfs",
+	    [USAGE_NET_ADDR] = "net-address", [USAGE_NET_MASTER] = "net-master",
+	    [USAGE_CONSOLE] = "console",      [USAGE_DRM_OPEN] = "drm-open",
+	    [USAGE_VFIO_OPEN] = "vfio-open",  [USAGE_RESERVED] = "reserved",
 	};
 
 	if ((unsigned)kind < ARRAY_SIZE(names) && names[kind])
@@ -97,8 +97,8 @@ void usage_list_add(struct usage_list *l, enum usage_kind kind, const char *what
 	r->pid = pid;
 }
 
-static void _printf_(3, 4) add_reasonf(struct usage_list *l, enum usage_kind kind,
-				       const char *fmt, ...)
+static void _printf_(3, 4)
+    add_reasonf(struct usage_list *l, enum usage_kind kind, const char *fmt, ...)
 {
 	_cleanup_free_ char *s = NULL;
 	va_list ap;
@@ -126,9 +126,10 @@ static void unescape_octal(char *s)
 	char *w = s;
 
 	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
+		    r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ =
+			    (char)((r[1] - '0') << 6 | (r[2] - '0') << 3 | (r[3] - '0'));
 			r += 3;
 		} else {
 			*w++ = *r;
@@ -178,16 +179,18 @@ static int load_mounts(struct usage_ctx *u)
 
 	r = host_read(&text, "/proc/self/mountinfo");
 	if (r < 0) {
-		log_err("cannot read %s/proc/self/mountinfo: %s", host_root(), strerror(-r));
+		log_err("cannot read %s/proc/self/mountinfo: %s", host_root(),
+			strerror(-r));
 		return r;
 	}
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		struct mnt m = { 0 };
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct mnt m = {0};
 
 		lineno++;
 		if (parse_mountinfo_line(line, &m) < 0) {
-			log_warn("%s/proc/self/mountinfo line %d: cannot parse, ignored", host_root(),
-				 lineno);
+			log_warn("%s/proc/self/mountinfo line %d: cannot parse, ignored",
+				 host_root(), lineno);
 			free(m.fstype);
 			free(m.source);
 			continue;
@@ -208,10 +211,12 @@ static void load_swaps(struct usage_ctx *u)
 	r = host_read(&text, "/proc/swaps");
 	if (r < 0) {
 		/* no /proc/swaps: a kernel without swap support */
-		log_debug("%s/proc/swaps: %s; assuming no swap", host_root(), strerror(-r));
+		log_debug("%s/proc/swaps: %s; assuming no swap", host_root(),
+			  strerror(-r));
 		return;
 	}
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *end;
 
 		if (first) { /* "Filename Type Size Used Priority" */
@@ -387,8 +392,8 @@ static bool is_dev_path(const char *path, const char *name, const char *dm_name)
 	return dm_name && startswith(path, "/dev/mapper/") && streq(path + 12, dm_name);
 }
 
-static bool mount_matches(const struct mnt *m, unsigned maj, unsigned min, const char *name,
-			  const char *dm_name)
+static bool mount_matches(const struct mnt *m, unsigned maj, unsigned min,
+			  const char *name, const char *dm_name)
 {
 	if (m->maj == maj && m->min == min)
 		return true;
@@ -399,8 +404,8 @@ static bool mount_matches(const struct mnt *m, unsigned maj, unsigned min, const
 
 /* "mounted at / (the host's root filesystem), /srv" or NULL if not mounted;
  * "/" comes first: it is what matters most. */
-static char *mount_points(struct usage_ctx *u, unsigned maj, unsigned min, const char *name,
-			  const char *dm_name)
+static char *mount_points(struct usage_ctx *u, unsigned maj, unsigned min,
+			  const char *name, const char *dm_name)
 {
 	char *out = NULL;
 	size_t shown = 0, more = 0;
@@ -418,8 +423,8 @@ static char *mount_points(struct usage_ctx *u, unsigned maj, unsigned min, const
 				more++;
 				continue;
 			}
-			n = xasprintf("%s%s%s%s", out ? out : "mounted at ", out ? ", " : "",
-				      m->point, mount_note(m->point));
+			n = xasprintf("%s%s%s%s", out ? out : "mounted at ",
+				      out ? ", " : "", m->point, mount_note(m->point));
 			free(out);
 			out = n;
 			shown++;
@@ -486,14 +491,15 @@ static char *zfs_use(struct usage_ctx *u, unsigned maj, unsigned min)
 
 		if (!streq(m->fstype, "zfs"))
 			continue;
-		if (strncmp(m->source, pool, n) != 0 || (m->source[n] && m->source[n] != '/'))
+		if (strncmp(m->source, pool, n) != 0 ||
+		    (m->source[n] && m->source[n] != '/'))
 			continue;
 		if (!mounted || streq(m->point, "/"))
 			mounted = m->point;
 	}
 	if (mounted)
-		return xasprintf("is a member of ZFS pool %s, which is mounted at %s%s", pool,
-				 mounted, mount_note(mounted));
+		return xasprintf("is a member of ZFS pool %s, which is mounted at %s%s",
+				 pool, mounted, mount_note(mounted));
 	if (host_exists("/proc/spl/kstat/zfs/%s", pool))
 		return xasprintf("is a member of ZFS pool %s, which is imported", pool);
 	return NULL;
@@ -554,8 +560,10 @@ static void block_uses(struct usage_ctx *u, const char *name, const char *real, 
 			_cleanup_free_ char *fsid = btrfs_member(name);
 
 			if (fsid)
-				add_reasonf(out, USAGE_MOUNT,
-					    "is a device of the mounted btrfs filesystem %s", fsid);
+				add_reasonf(
+				    out, USAGE_MOUNT,
+				    "is a device of the mounted btrfs filesystem %s",
+				    fsid);
 		}
 		if (maj != UINT_MAX)
 			zfs = zfs_use(u, maj, min);
@@ -573,7 +581,7 @@ static void block_uses(struct usage_ctx *u, const char *name, const char *real, 
 		char hpath[PATH_MAX * 3];
 		_cleanup_free_ char *hreal = NULL;
 		_cleanup_free_ char *desc = NULL;
-		struct usage_list sub = { 0 };
+		struct usage_list sub = {0};
 
 		if (e->d_name[0] == '.')
 			continue;
@@ -592,7 +600,8 @@ static void block_uses(struct usage_ctx *u, const char *name, const char *real, 
 				free(chain);
 				chain = n;
 			}
-			add_reasonf(out, USAGE_HOLDER, "is held by %s, which %s", desc, chain);
+			add_reasonf(out, USAGE_HOLDER, "is held by %s, which %s", desc,
+				    chain);
 		}
 		usage_list_clear(&sub);
 	}
@@ -606,7 +615,7 @@ static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cls *b = &c->v[i];
 		_cleanup_free_ char *desc = NULL;
-		struct usage_list uses = { 0 };
+		struct usage_list uses = {0};
 
 		if (!below(b->real, devreal))
 			continue;
@@ -615,7 +624,8 @@ static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_
 
 			snprintf(disk, sizeof(disk), "%s", b->real);
 			*strrchr(disk, '/') = '\0';
-			desc = xasprintf("its disk %s (partition %s)", basename_of(disk), b->name);
+			desc = xasprintf("its disk %s (partition %s)", basename_of(disk),
+					 b->name);
 		} else {
 			desc = xasprintf("its disk %s", b->name);
 		}
@@ -626,7 +636,8 @@ static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_
 	}
 }
 
-static void add_addr(struct usage_ctx *u, const char *ifname, const char *addr, bool subnet)
+static void add_addr(struct usage_ctx *u, const char *ifname, const char *addr,
+		     bool subnet)
 {
 	char name[IF_NAMESIZE + 1];
 
@@ -645,7 +656,8 @@ static void load_addrs_real(struct usage_ctx *u)
 	char buf[INET6_ADDRSTRLEN];
 
 	if (getifaddrs(&ifa) < 0) {
-		log_warn("getifaddrs: %s; network addresses are not checked", strerror(errno));
+		log_warn("getifaddrs: %s; network addresses are not checked",
+			 strerror(errno));
 		return;
 	}
 	for (i = ifa; i; i = i->ifa_next) {
@@ -679,13 +691,14 @@ static void load_addrs_fake(struct usage_ctx *u)
 	char *save = NULL;
 
 	if (host_read(&v6, "/proc/net/if_inet6") == 0) {
-		for (char *l = strtok_r(v6, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (char *l = strtok_r(v6, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save)) {
 			char hex[33], ifname[IF_NAMESIZE + 1], buf[INET6_ADDRSTRLEN];
 			unsigned idx, plen, scope, flags;
 			struct in6_addr a;
 
-			if (sscanf(l, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope, &flags,
-				   ifname) != 6 ||
+			if (sscanf(l, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope,
+				   &flags, ifname) != 6 ||
 			    strlen(hex) != 32)
 				continue;
 			/* scope 0x20 link-local, 0x10 host (loopback) */
@@ -705,7 +718,8 @@ static void load_addrs_fake(struct usage_ctx *u)
 	if (host_read(&route, "/proc/net/route") == 0) {
 		bool first = true;
 
-		for (char *l = strtok_r(route, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (char *l = strtok_r(route, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save)) {
 			char ifname[IF_NAMESIZE + 1], buf[INET_ADDRSTRLEN + 8];
 			unsigned dst, gw, fl, mask;
 			struct in_addr a;
@@ -714,10 +728,11 @@ static void load_addrs_fake(struct usage_ctx *u)
 				first = false;
 				continue;
 			}
-			if (sscanf(l, "%16s %x %x %x %*d %*d %*d %x", ifname, &dst, &gw, &fl,
-				   &mask) != 5)
+			if (sscanf(l, "%16s %x %x %x %*d %*d %*d %x", ifname, &dst, &gw,
+				   &fl, &mask) != 5)
 				continue;
-			/* RTF_UP without RTF_GATEWAY: a subnet the interface has an address in */
+			/* RTF_UP without RTF_GATEWAY: a subnet the interface has an
+			 * address in */
 			if (!(fl & 1) || (fl & 2) || gw != 0 || dst == 0)
 				continue;
 			a.s_addr = dst; /* the file holds the address in network order */
@@ -749,9 +764,10 @@ static char *addr_phrase(struct usage_ctx *u, const char *ifname)
 	}
 	if (!exact && !subnets)
 		return NULL;
-	out = xasprintf("%s%s%s%s%s", exact ? (nexact > 1 ? "addresses " : "address ") : "",
-			exact ? exact : "", exact && subnets ? " and " : "",
-			subnets ? "an address in " : "", subnets ? subnets : "");
+	out =
+	    xasprintf("%s%s%s%s%s", exact ? (nexact > 1 ? "addresses " : "address ") : "",
+		      exact ? exact : "", exact && subnets ? " and " : "",
+		      subnets ? "an address in " : "", subnets ? subnets : "");
 	free(exact);
 	free(subnets);
 	return out;
@@ -770,7 +786,8 @@ static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_li
 		if (!below(n->real, devreal))
 			continue;
 		oper = read_at(n->real, "operstate");
-		if (host_readlink_base(&master, "/sys/class/net/%s/master", n->name) == 0) {
+		if (host_readlink_base(&master, "/sys/class/net/%s/master", n->name) ==
+		    0) {
 			const char *kind = "a port of bridge";
 			const char *note = "";
 			char *upper = NULL;
@@ -782,21 +799,24 @@ static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_li
 			if (streq(master, "vmbr0"))
 				note = " (Proxmox's management bridge is usually vmbr0)";
 			/* a bond is usually itself a port of the bridge */
-			if (host_readlink_base(&upper, "/sys/class/net/%s/master", master) == 0) {
-				add_reasonf(out, USAGE_NET_MASTER,
-					    "its network interface %s is %s %s, which is a port "
-					    "of %s%s%s",
-					    n->name, kind, master,
-					    host_exists("/sys/class/net/%s/bridge", upper) ?
-						    "bridge " :
-						    "",
-					    upper,
-					    streq(upper, "vmbr0") ?
-						    " (Proxmox's management bridge is usually vmbr0)" :
-						    "");
+			if (host_readlink_base(&upper, "/sys/class/net/%s/master",
+					       master) == 0) {
+				add_reasonf(
+				    out, USAGE_NET_MASTER,
+				    "its network interface %s is %s %s, which is a port "
+				    "of %s%s%s",
+				    n->name, kind, master,
+				    host_exists("/sys/class/net/%s/bridge", upper)
+					? "bridge "
+					: "",
+				    upper,
+				    streq(upper, "vmbr0") ? " (Proxmox's management "
+							    "bridge is usually vmbr0)"
+							  : "");
 				free(upper);
 			} else {
-				add_reasonf(out, USAGE_NET_MASTER, "its network interface %s is %s %s%s",
+				add_reasonf(out, USAGE_NET_MASTER,
+					    "its network interface %s is %s %s%s",
 					    n->name, kind, master, note);
 			}
 			free(master);
@@ -810,8 +830,9 @@ static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_li
 		}
 		addrs = addr_phrase(u, n->name);
 		if (addrs)
-			add_reasonf(out, USAGE_NET_ADDR, "its network interface %s has %s (link %s)",
-				    n->name, addrs, oper ? oper : "state unknown");
+			add_reasonf(out, USAGE_NET_ADDR,
+				    "its network interface %s has %s (link %s)", n->name,
+				    addrs, oper ? oper : "state unknown");
 	}
 }
 
@@ -842,16 +863,17 @@ static void check_console(struct usage_ctx *u, const struct pdev *d, const char 
 			continue;
 		snprintf(link, sizeof(link), "%s/device", fb->real);
 		fbdev = realpath(link, NULL);
-		if (!below(fb->real, devreal) && !(fbdev && (streq(fbdev, devreal) ||
-							    below(fbdev, devreal) ||
-							    firmware_fb(fbdev))))
+		if (!below(fb->real, devreal) &&
+		    !(fbdev && (streq(fbdev, devreal) || below(fbdev, devreal) ||
+				firmware_fb(fbdev))))
 			continue;
 		fbname = read_at(fb->real, "name");
-		add_reasonf(out, USAGE_CONSOLE,
-			    "it is the boot display (boot_vga=1) and framebuffer %s%s%s%s is "
-			    "bound to it: the host console runs on it",
-			    fb->name, fbname && *fbname ? " (" : "", fbname ? fbname : "",
-			    fbname && *fbname ? ")" : "");
+		add_reasonf(
+		    out, USAGE_CONSOLE,
+		    "it is the boot display (boot_vga=1) and framebuffer %s%s%s%s is "
+		    "bound to it: the host console runs on it",
+		    fb->name, fbname && *fbname ? " (" : "", fbname ? fbname : "",
+		    fbname && *fbname ? ")" : "");
 		return;
 	}
 }
@@ -879,7 +901,8 @@ static void load_fds(struct usage_ctx *u)
 		return;
 	proc = opendir(path);
 	if (!proc) {
-		log_warn("%s: %s; open device nodes are not checked", path, strerror(errno));
+		log_warn("%s: %s; open device nodes are not checked", path,
+			 strerror(errno));
 		return;
 	}
 	while ((e = readdir(proc))) {
@@ -908,7 +931,8 @@ static void load_fds(struct usage_ctx *u)
 			if (n <= 0)
 				continue;
 			target[n] = '\0';
-			if (!startswith(target, "/dev/vfio/") && !startswith(target, "/dev/dri/"))
+			if (!startswith(target, "/dev/vfio/") &&
+			    !startswith(target, "/dev/dri/"))
 				continue;
 			u->fds = xrealloc(u->fds, (u->nfds + 1) * sizeof(*u->fds));
 			u->fds[u->nfds].pid = (int)pid;
@@ -921,7 +945,8 @@ static void load_fds(struct usage_ctx *u)
 	if (u->nfds > 1)
 		qsort(u->fds, u->nfds, sizeof(*u->fds), cmp_fdhit);
 	if (unreadable)
-		log_debug("could not read the open files of %u processes (not root?)", unreadable);
+		log_debug("could not read the open files of %u processes (not root?)",
+			  unreadable);
 }
 
 /* "kvm (pid 4242)" and the VM id from a Proxmox QEMU's "-id N". */
@@ -948,7 +973,8 @@ static char *proc_desc(int pid, unsigned *vmid)
 			char *next = a + strlen(a) + 1;
 			unsigned long long id;
 
-			if (streq(a, "-id") && next < buf + n && parse_uint(next, UINT_MAX, &id) == 0) {
+			if (streq(a, "-id") && next < buf + n &&
+			    parse_uint(next, UINT_MAX, &id) == 0) {
 				*vmid = (unsigned)id;
 				break;
 			}
@@ -975,8 +1001,8 @@ static void check_open(struct usage_ctx *u, const char *target, enum usage_kind 
 		last = u->fds[i].pid;
 		who = proc_desc(last, &vmid);
 		if (vmid)
-			what = xasprintf("%s is open by %s, the QEMU process of VM %u", subject, who,
-					 vmid);
+			what = xasprintf("%s is open by %s, the QEMU process of VM %u",
+					 subject, who, vmid);
 		else
 			what = xasprintf("%s is open by %s", subject, who);
 		usage_list_add(out, kind, what, vmid, last);
@@ -1016,7 +1042,8 @@ int usage_check_vfio_group(struct usage_ctx *u, int group, struct usage_list *ou
 }
 
 /* The iommufd-style per-device node /dev/vfio/devices/vfioN (6.1+ vfio-dev/). */
-static void check_vfio_cdev(struct usage_ctx *u, const char *devreal, struct usage_list *out)
+static void check_vfio_cdev(struct usage_ctx *u, const char *devreal,
+			    struct usage_list *out)
 {
 	char path[PATH_MAX * 2];
 	struct dirent *e;

@@ -68,7 +68,7 @@ struct usage_reason {
 	 * mounted at / (the host's root filesystem)" */
 	char *what;
 	unsigned other_vmid; /* VFIO_OPEN by a QEMU of a VM ("-id N"), else 0 */
-	int pid;             /* DRM_OPEN, VFIO_OPEN: the process, else 0 */
+	int pid;	     /* DRM_OPEN, VFIO_OPEN: the process, else 0 */
 };
 
 struct usage_list {

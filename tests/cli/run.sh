@@ -3,7 +3,9 @@
 # Golden tests of the real binary on fake roots.  Each case is a folder in
 # tests/cli/cases/ with:
 #   spec      fixture statements (tests/fixture.h) for build/mkroot
-#   cmd       the arguments, one line (the root is added as --root)
+#   cmd       the arguments, one line (the root is added as --root), or
+#   script    a shell script run with $ROOT and $VFIOHOOK set (for flows of
+#             several commands); it prints what is compared and exits 0 on success
 #   status    the expected exit status
 #   expected  (optional) the expected stdout; "@ROOT@" stands for the root
 #   stderr    (optional) lines that must each appear in stderr (grep -F)
@@ -20,10 +22,15 @@ for dir in "$here"/cases/*/; do
 	if ! "$MKROOT" "$root" "$dir/spec" 2>"$tmp/mk.err"; then
 		echo "FAIL $name: fixture: $(cat "$tmp/mk.err")"; fail=$((fail + 1)); continue
 	fi
-	# shellcheck disable=SC2046
-	set -- $(cat "$dir/cmd")
-	VFIOHOOK_NODE=pve1 "$VFIOHOOK" --root "$root" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
+	if [ -f "$dir/script" ]; then
+		ROOT=$root VFIOHOOK=$VFIOHOOK VFIOHOOK_NODE=pve1 sh -eu "$dir/script" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+	else
+		# shellcheck disable=SC2046
+		set -- $(cat "$dir/cmd")
+		VFIOHOOK_NODE=pve1 "$VFIOHOOK" --root "$root" "$@" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+	fi
 	sed "s|$root|@ROOT@|g" "$tmp/out" >"$tmp/out.n"
 	want=$(cat "$dir/status")
 	ok=1
