@@ -53,13 +53,15 @@ static void rm_attr(struct env *e, const char *bdf, const char *attr)
 
 static void test_get_gpu(void **state)
 {
-	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-				"subsys=3842:2167 group=13 driver=nvidia numa=1 boot_vga=1 "
-				"reset_method=flr,bus\n");
+	struct env *e =
+	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
+		    "subsys=3842:2167 group=13 driver=nvidia numa=1 boot_vga=1 "
+		    "reset_method=flr,bus\n");
 	struct pdev *d = NULL;
 
 	(void)state;
-	assert_int_equal(inventory_get(e->inv, "0000:01:00.0", INV_NAMES | INV_SUBSYS, &d), 0);
+	assert_int_equal(
+	    inventory_get(e->inv, "0000:01:00.0", INV_NAMES | INV_SUBSYS, &d), 0);
 	assert_non_null(d);
 	assert_string_equal(d->bdf, "0000:01:00.0");
 	assert_int_equal(d->domain, 0);
@@ -162,14 +164,15 @@ static void test_bdf_parse(void **state)
 static void test_override_bridge_vfio_reset(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge driver=pcieport "
-		"group=1\n"
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 parent=0000:00:01.0 "
-		"driver=vfio-pci override=vfio-pci vfio_dev group=1 noreset boot_vga=0\n"
-		"dev 0000:01:00.1 vendor=10de device=10f9 class=040300 parent=0000:00:01.0 "
-		"driver=nvgrace-gpu-vfio-pci vfio_dev nogroup\n"
-		"dev 0000:01:00.2 vendor=10de device=1ada class=0c0330 parent=0000:00:01.0 "
-		"driver=pci-stub group=1\n");
+	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge "
+	    "driver=pcieport "
+	    "group=1\n"
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 parent=0000:00:01.0 "
+	    "driver=vfio-pci override=vfio-pci vfio_dev group=1 noreset boot_vga=0\n"
+	    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 parent=0000:00:01.0 "
+	    "driver=nvgrace-gpu-vfio-pci vfio_dev nogroup\n"
+	    "dev 0000:01:00.2 vendor=10de device=1ada class=0c0330 parent=0000:00:01.0 "
+	    "driver=pci-stub group=1\n");
 	struct pdev *d = NULL;
 
 	(void)state;
@@ -198,7 +201,7 @@ static void test_override_bridge_vfio_reset(void **state)
 
 	assert_int_equal(inventory_get(e->inv, "0000:01:00.2", 0, &d), 0);
 	assert_int_equal(d->class_code, 0x0c0330); /* prog-if kept */
-	assert_true(pdev_vfio_ready(d));            /* pci-stub */
+	assert_true(pdev_vfio_ready(d));	   /* pci-stub */
 	pdev_free(d);
 	assert_false(pdev_vfio_ready(NULL));
 	env_free(e);
@@ -206,7 +209,8 @@ static void test_override_bridge_vfio_reset(void **state)
 
 static void test_unknown_ids_have_no_names(void **state)
 {
-	struct env *e = env_new("dev 0000:03:00.0 vendor=f00d device=0001 class=ff0000\n");
+	struct env *e =
+	    env_new("dev 0000:03:00.0 vendor=f00d device=0001 class=ff0000\n");
 	struct pdev *d = NULL;
 
 	(void)state;
@@ -220,13 +224,14 @@ static void test_unknown_ids_have_no_names(void **state)
 
 static void test_list_and_scan_sorted(void **state)
 {
-	struct env *e = env_new("dev 0000:0a:00.0 group=20 driver=e1000e\n"
-				"dev 0000:02:00.1 vendor=10de device=10f9 class=040300 group=13\n"
-				"dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=13 "
-				"driver=nvidia boot_vga=1 numa=0\n"
-				"dev 0001:00:00.0 group=30\n"
-				"mkdir /sys/bus/pci/devices/garbage\n");
-	struct strv names = { 0 };
+	struct env *e =
+	    env_new("dev 0000:0a:00.0 group=20 driver=e1000e\n"
+		    "dev 0000:02:00.1 vendor=10de device=10f9 class=040300 group=13\n"
+		    "dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=13 "
+		    "driver=nvidia boot_vga=1 numa=0\n"
+		    "dev 0001:00:00.0 group=30\n"
+		    "mkdir /sys/bus/pci/devices/garbage\n");
+	struct strv names = {0};
 	struct pdev **v = NULL;
 	size_t n = 0;
 
@@ -256,7 +261,8 @@ static void test_list_and_scan_sorted(void **state)
 	assert_int_equal(v[3]->domain, 1);
 	pdev_freev(v, n);
 
-	assert_int_equal(inventory_scan(e->inv, INV_NAMES | INV_DETAILS | INV_SUBSYS, &v, &n), 0);
+	assert_int_equal(
+	    inventory_scan(e->inv, INV_NAMES | INV_DETAILS | INV_SUBSYS, &v, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[0]->device_name, "TU106 [GeForce RTX 2060 Rev. A]");
 	assert_string_equal(v[1]->class_name, "Audio device");
@@ -276,7 +282,7 @@ static void test_group_members(void **state)
 				"dev 0000:01:00.0 group=13\n"
 				"dev 0000:01:00.1 group=13\n"
 				"dev 0000:02:00.0 group=14\n");
-	struct strv m = { 0 };
+	struct strv m = {0};
 
 	(void)state;
 	assert_int_equal(inventory_group_members(13, &m), 0);
@@ -361,7 +367,7 @@ static void test_open_without_sysfs(void **state)
 	assert_non_null(strstr(err, "/sys/bus/pci/devices"));
 	assert_non_null(strstr(err, "--root"));
 	free(err);
-	assert_int_equal(inventory_list(&(struct strv){ 0 }), -ENOENT);
+	assert_int_equal(inventory_list(&(struct strv){0}), -ENOENT);
 	inventory_close(NULL);
 	pdev_free(NULL);
 	pdev_freev(NULL, 0);
@@ -385,17 +391,17 @@ static void test_empty_bus(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get_gpu),
-		cmocka_unit_test(test_get_without_flags),
-		cmocka_unit_test(test_get_errors),
-		cmocka_unit_test(test_bdf_parse),
-		cmocka_unit_test(test_override_bridge_vfio_reset),
-		cmocka_unit_test(test_unknown_ids_have_no_names),
-		cmocka_unit_test(test_list_and_scan_sorted),
-		cmocka_unit_test(test_group_members),
-		cmocka_unit_test(test_malformed_tree_does_not_exit),
-		cmocka_unit_test(test_open_without_sysfs),
-		cmocka_unit_test(test_empty_bus),
+	    cmocka_unit_test(test_get_gpu),
+	    cmocka_unit_test(test_get_without_flags),
+	    cmocka_unit_test(test_get_errors),
+	    cmocka_unit_test(test_bdf_parse),
+	    cmocka_unit_test(test_override_bridge_vfio_reset),
+	    cmocka_unit_test(test_unknown_ids_have_no_names),
+	    cmocka_unit_test(test_list_and_scan_sorted),
+	    cmocka_unit_test(test_group_members),
+	    cmocka_unit_test(test_malformed_tree_does_not_exit),
+	    cmocka_unit_test(test_open_without_sysfs),
+	    cmocka_unit_test(test_empty_bus),
 	};
 
 	log_setup(LOGL_WARN, false);

@@ -82,38 +82,42 @@ static void dump(const struct usage_list *l)
 		print_message("  [%s] %s\n", usage_kind_name(l->v[i].kind), l->v[i].what);
 }
 
-#define NVME_SPEC                                                                    \
-	"dev 0000:05:00.0 vendor=144d device=a808 class=010802 group=20 driver=nvme\n" \
-	"block 0000:05:00.0 nvme/nvme0/nvme0n1 259:0\n"                                \
-	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p1 259:1\n"                      \
-	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p2 259:2\n"                      \
-	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p3 259:3\n"                      \
-	"dev 0000:06:00.0 vendor=144d device=a808 class=010802 group=21 driver=nvme\n" \
-	"block 0000:06:00.0 nvme/nvme1/nvme1n1 259:4\n"                                \
+#define NVME_SPEC                                                                        \
+	"dev 0000:05:00.0 vendor=144d device=a808 class=010802 group=20 driver=nvme\n"   \
+	"block 0000:05:00.0 nvme/nvme0/nvme0n1 259:0\n"                                  \
+	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p1 259:1\n"                        \
+	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p2 259:2\n"                        \
+	"block 0000:05:00.0 nvme/nvme0/nvme0n1/nvme0n1p3 259:3\n"                        \
+	"dev 0000:06:00.0 vendor=144d device=a808 class=010802 group=21 driver=nvme\n"   \
+	"block 0000:06:00.0 nvme/nvme1/nvme1n1 259:4\n"                                  \
 	"block 0000:06:00.0 nvme/nvme1/nvme1n1/nvme1n1p1 259:5\n"
 
 static void test_root_partition_and_swap(void **state)
 {
 	struct env *e = env_new(
-		NVME_SPEC,
-		"22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
-		"25 22 259:1 / /boot/efi rw,relatime shared:7 master:3 - vfat /dev/nvme0n1p1 rw\n"
-		"26 22 0:22 / /proc rw,nosuid shared:12 - proc proc rw\n",
-		"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
-		"/dev/nvme0n1p3                          partition\t8388604\t\t0\t\t-2\n");
-	struct usage_list l = { 0 };
+	    NVME_SPEC,
+	    "22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 "
+	    "rw,errors=remount-ro\n"
+	    "25 22 259:1 / /boot/efi rw,relatime shared:7 master:3 - vfat /dev/nvme0n1p1 "
+	    "rw\n"
+	    "26 22 0:22 / /proc rw,nosuid shared:12 - proc proc rw\n",
+	    "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+	    "/dev/nvme0n1p3                          partition\t8388604\t\t0\t\t-2\n");
+	struct usage_list l = {0};
 	int i;
 
 	(void)state;
 	check(e, "0000:05:00.0", &l);
 	dump(&l);
-	i = find(&l, USAGE_MOUNT, "its disk nvme0n1 (partition nvme0n1p2) is mounted at /",
+	i = find(&l, USAGE_MOUNT,
+		 "its disk nvme0n1 (partition nvme0n1p2) is mounted at /",
 		 "the host's root filesystem");
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].pid, 0);
 	assert_int_equal(l.v[i].other_vmid, 0);
 	assert_true(find(&l, USAGE_MOUNT, "partition nvme0n1p1", "/boot/efi") >= 0);
-	assert_true(find(&l, USAGE_SWAP, "partition nvme0n1p3) is in use as swap", NULL) >= 0);
+	assert_true(
+	    find(&l, USAGE_SWAP, "partition nvme0n1p3) is in use as swap", NULL) >= 0);
 	assert_int_equal(l.n, 3);
 
 	/* the second, unmounted disk: not in use */
@@ -126,33 +130,37 @@ static void test_root_partition_and_swap(void **state)
 /* btrfs reports an anonymous device number in mountinfo: match the source */
 static void test_btrfs_root_by_source(void **state)
 {
-	struct env *e = env_new(NVME_SPEC,
-				"22 1 0:31 /@root / rw,relatime shared:1 - btrfs /dev/nvme1n1p1 "
-				"rw,ssd,subvol=/@root\n",
-				NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new(NVME_SPEC,
+		    "22 1 0:31 /@root / rw,relatime shared:1 - btrfs /dev/nvme1n1p1 "
+		    "rw,ssd,subvol=/@root\n",
+		    NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:06:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_MOUNT, "partition nvme1n1p1) is mounted at / (the host's root",
+	assert_true(find(&l, USAGE_MOUNT,
+			 "partition nvme1n1p1) is mounted at / (the host's root",
 			 NULL) >= 0);
 	/* nvme0n1p1 is no prefix match of nvme1n1p1, and a name is no number */
 	check(e, "0000:05:00.0", &l);
 	assert_int_equal(l.n, 0);
 	/* the second device of a btrfs RAID1: only /sys/fs/btrfs names it */
-	assert_int_equal(fx_spec(e->fx, "mkdir /sys/fs/btrfs/features\n"
-					 "mkdir /sys/fs/btrfs/0f3c-uuid/devices\n"
-					 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 x\n"
-					 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme0n1p2 "
-					 "../../../../devices/pci0000:05/0000:05:00.0/nvme/nvme0/"
-					 "nvme0n1/nvme0n1p2\n"),
+	assert_int_equal(fx_spec(e->fx,
+				 "mkdir /sys/fs/btrfs/features\n"
+				 "mkdir /sys/fs/btrfs/0f3c-uuid/devices\n"
+				 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 x\n"
+				 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme0n1p2 "
+				 "../../../../devices/pci0000:05/0000:05:00.0/nvme/nvme0/"
+				 "nvme0n1/nvme0n1p2\n"),
 			 0);
 	check(e, "0000:05:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_MOUNT, "partition nvme0n1p2) is a device of the mounted btrfs",
+	assert_true(find(&l, USAGE_MOUNT,
+			 "partition nvme0n1p2) is a device of the mounted btrfs",
 			 "0f3c-uuid") >= 0);
 	usage_list_clear(&l);
 	env_free(e);
@@ -160,18 +168,20 @@ static void test_btrfs_root_by_source(void **state)
 
 static void test_whole_disk_and_escaped_mountpoint(void **state)
 {
-	struct env *e = env_new(NVME_SPEC,
-				"22 1 259:9 / / rw shared:1 - ext4 /dev/sdz rw\n"
-				"40 22 259:4 / /mnt/my\\040disk rw,relatime - xfs /dev/nvme1n1 rw\n"
-				"41 22 259:4 / /srv/bind rw,relatime - xfs /dev/nvme1n1 rw\n",
-				NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new(NVME_SPEC,
+		    "22 1 259:9 / / rw shared:1 - ext4 /dev/sdz rw\n"
+		    "40 22 259:4 / /mnt/my\\040disk rw,relatime - xfs /dev/nvme1n1 rw\n"
+		    "41 22 259:4 / /srv/bind rw,relatime - xfs /dev/nvme1n1 rw\n",
+		    NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:06:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_MOUNT, "its disk nvme1n1 is mounted at /mnt/my disk, /srv/bind",
+	assert_true(find(&l, USAGE_MOUNT,
+			 "its disk nvme1n1 is mounted at /mnt/my disk, /srv/bind",
 			 NULL) >= 0);
 	check(e, "0000:05:00.0", &l);
 	assert_int_equal(l.n, 0);
@@ -183,23 +193,24 @@ static void test_whole_disk_and_escaped_mountpoint(void **state)
 static void test_lvm_holder_on_sata(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:00:17.0 vendor=8086 device=a352 class=010601 group=8 driver=ahci\n"
-		"block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda 8:0\n"
-		"block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda/sda3 8:3\n"
-		"holder sda3 dm-0\n"
-		"file /sys/devices/virtual/block/dm-0/dm/name pve-root\\n\n"
-		"file /sys/devices/virtual/block/dm-0/dm/uuid LVM-Xyz123\\n\n",
-		"22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/pve-root rw\n", NULL);
-	struct usage_list l = { 0 };
+	    "dev 0000:00:17.0 vendor=8086 device=a352 class=010601 group=8 driver=ahci\n"
+	    "block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda 8:0\n"
+	    "block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda/sda3 8:3\n"
+	    "holder sda3 dm-0\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/name pve-root\\n\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/uuid LVM-Xyz123\\n\n",
+	    "22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/pve-root rw\n", NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:00:17.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_HOLDER,
-			 "its disk sda (partition sda3) is held by dm-0 (LVM volume pve-root), "
-			 "which is mounted at / (the host's root filesystem)",
-			 NULL) >= 0);
+	assert_true(
+	    find(&l, USAGE_HOLDER,
+		 "its disk sda (partition sda3) is held by dm-0 (LVM volume pve-root), "
+		 "which is mounted at / (the host's root filesystem)",
+		 NULL) >= 0);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -207,21 +218,22 @@ static void test_lvm_holder_on_sata(void **state)
 static void test_holder_not_mounted_and_dm_swap(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:00:17.0 vendor=8086 device=a352 class=010601 group=8 driver=ahci\n"
-		"block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sdb 8:16\n"
-		"holder sdb dm-0\n"
-		"file /sys/devices/virtual/block/dm-0/dm/name pve-swap\\n\n"
-		"file /sys/devices/virtual/block/dm-0/dm/uuid LVM-abc\\n\n",
-		NULL,
-		"Filename\tType\tSize\tUsed\tPriority\n"
-		"/dev/mapper/pve-swap\tpartition\t1000\t0\t-2\n");
-	struct usage_list l = { 0 };
+	    "dev 0000:00:17.0 vendor=8086 device=a352 class=010601 group=8 driver=ahci\n"
+	    "block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sdb 8:16\n"
+	    "holder sdb dm-0\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/name pve-swap\\n\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/uuid LVM-abc\\n\n",
+	    NULL,
+	    "Filename\tType\tSize\tUsed\tPriority\n"
+	    "/dev/mapper/pve-swap\tpartition\t1000\t0\t-2\n");
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:00:17.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_HOLDER, "its disk sdb is held by dm-0 (LVM volume pve-swap)",
+	assert_true(find(&l, USAGE_HOLDER,
+			 "its disk sdb is held by dm-0 (LVM volume pve-swap)",
 			 "which is in use as swap") >= 0);
 	usage_list_clear(&l);
 	env_free(e);
@@ -229,22 +241,23 @@ static void test_holder_not_mounted_and_dm_swap(void **state)
 
 static void test_zfs_member(void **state)
 {
-	struct env *e = env_new(NVME_SPEC
-				"file /run/udev/data/b259:3 E:ID_FS_TYPE=zfs_member\\n"
-				"E:ID_FS_LABEL=rpool\\nE:ID_FS_UUID=123\\n\n"
-				"file /run/udev/data/b259:5 E:ID_FS_TYPE=zfs_member\\n"
-				"E:ID_FS_LABEL=tank\\n\n"
-				"file /run/udev/data/b259:1 E:ID_FS_TYPE=vfat\\n\n",
-				"22 1 0:21 / / rw,relatime shared:1 - zfs rpool/ROOT/pve-1 rw,xattr\n"
-				"23 22 0:22 / /rpool rw,relatime shared:2 - zfs rpool rw,xattr\n",
-				NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new(NVME_SPEC "file /run/udev/data/b259:3 E:ID_FS_TYPE=zfs_member\\n"
+			      "E:ID_FS_LABEL=rpool\\nE:ID_FS_UUID=123\\n\n"
+			      "file /run/udev/data/b259:5 E:ID_FS_TYPE=zfs_member\\n"
+			      "E:ID_FS_LABEL=tank\\n\n"
+			      "file /run/udev/data/b259:1 E:ID_FS_TYPE=vfat\\n\n",
+		    "22 1 0:21 / / rw,relatime shared:1 - zfs rpool/ROOT/pve-1 rw,xattr\n"
+		    "23 22 0:22 / /rpool rw,relatime shared:2 - zfs rpool rw,xattr\n",
+		    NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:05:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_ZFS, "partition nvme0n1p3) is a member of ZFS pool rpool",
+	assert_true(find(&l, USAGE_ZFS,
+			 "partition nvme0n1p3) is a member of ZFS pool rpool",
 			 "mounted at / (the host's root filesystem)") >= 0);
 	/* tank: a member of an exported pool (not mounted, not imported) */
 	check(e, "0000:06:00.0", &l);
@@ -260,38 +273,47 @@ static void test_zfs_member(void **state)
 static void test_net_master_and_addresses(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 driver=e1000e\n"
-		"net 0000:03:00.0 eno1 master=vmbr0\n"
-		"dev 0000:04:00.0 vendor=8086 device=10d3 class=020000 group=6 driver=e1000e\n"
-		"net 0000:04:00.0 eno2\n"
-		"dev 0000:04:00.1 vendor=8086 device=10d3 class=020000 group=7 driver=e1000e\n"
-		"net 0000:04:00.1 eno3 operstate=down\n"
-		"dev 0000:04:00.2 vendor=8086 device=10d3 class=020000 group=9 driver=e1000e\n"
-		"net 0000:04:00.2 eno4\n"
-		"dev 0000:04:00.3 vendor=8086 device=10d3 class=020000 group=10 driver=e1000e\n"
-		"net 0000:04:00.3 eno5 operstate=down\n"
-		"file /proc/net/if_inet6 20010db8000000000000000000000010 02 40 00 80     eno2\\n"
-		"fe800000000000000000000000000001 03 40 20 80     eno3\\n"
-		"00000000000000000000000000000001 01 80 10 80       lo\\n\n"
-		"file /proc/net/route Iface\\tDestination\\tGateway \\tFlags\\tRefCnt\\tUse\\t"
-		"Metric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
-		"eno4\\t0000A8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
-		"eno4\\t00000000\\t0100A8C0\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n"
-		"eno5\\t00000000\\t0100000A\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 "
+	    "driver=e1000e\n"
+	    "net 0000:03:00.0 eno1 master=vmbr0\n"
+	    "dev 0000:04:00.0 vendor=8086 device=10d3 class=020000 group=6 "
+	    "driver=e1000e\n"
+	    "net 0000:04:00.0 eno2\n"
+	    "dev 0000:04:00.1 vendor=8086 device=10d3 class=020000 group=7 "
+	    "driver=e1000e\n"
+	    "net 0000:04:00.1 eno3 operstate=down\n"
+	    "dev 0000:04:00.2 vendor=8086 device=10d3 class=020000 group=9 "
+	    "driver=e1000e\n"
+	    "net 0000:04:00.2 eno4\n"
+	    "dev 0000:04:00.3 vendor=8086 device=10d3 class=020000 group=10 "
+	    "driver=e1000e\n"
+	    "net 0000:04:00.3 eno5 operstate=down\n"
+	    "file /proc/net/if_inet6 20010db8000000000000000000000010 02 40 00 80     "
+	    "eno2\\n"
+	    "fe800000000000000000000000000001 03 40 20 80     eno3\\n"
+	    "00000000000000000000000000000001 01 80 10 80       lo\\n\n"
+	    "file /proc/net/route Iface\\tDestination\\tGateway "
+	    "\\tFlags\\tRefCnt\\tUse\\t"
+	    "Metric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
+	    "eno4\\t0000A8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "eno4\\t00000000\\t0100A8C0\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n"
+	    "eno5\\t00000000\\t0100000A\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:03:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_NET_MASTER, "its network interface eno1 is a port of bridge vmbr0",
+	assert_true(find(&l, USAGE_NET_MASTER,
+			 "its network interface eno1 is a port of bridge vmbr0",
 			 "Proxmox's management bridge is usually vmbr0") >= 0);
 
 	check(e, "0000:04:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_NET_ADDR, "eno2 has address 2001:db8::10", "(link up)") >= 0);
+	assert_true(
+	    find(&l, USAGE_NET_ADDR, "eno2 has address 2001:db8::10", "(link up)") >= 0);
 
 	/* down, link-local only, no master: not in use */
 	check(e, "0000:04:00.1", &l);
@@ -300,8 +322,8 @@ static void test_net_master_and_addresses(void **state)
 	check(e, "0000:04:00.2", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_NET_ADDR, "eno4 has an address in 192.168.0.0/24",
-			 NULL) >= 0);
+	assert_true(
+	    find(&l, USAGE_NET_ADDR, "eno4 has an address in 192.168.0.0/24", NULL) >= 0);
 
 	/* a route through a gateway only says nothing about an address */
 	check(e, "0000:04:00.3", &l);
@@ -312,15 +334,16 @@ static void test_net_master_and_addresses(void **state)
 
 static void test_bond_below_bridge(void **state)
 {
-	struct env *e = env_new(
-		"dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 driver=e1000e\n"
-		"net 0000:03:00.0 enp3s0 master=bond0\n"
-		"mkdir /sys/devices/virtual/net/bond0/bonding\n"
-		"link /sys/devices/virtual/net/bond0/master ../vmbr0\n"
-		"mkdir /sys/devices/virtual/net/vmbr0/bridge\n"
-		"link /sys/class/net/vmbr0 ../../devices/virtual/net/vmbr0\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new("dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 "
+		    "driver=e1000e\n"
+		    "net 0000:03:00.0 enp3s0 master=bond0\n"
+		    "mkdir /sys/devices/virtual/net/bond0/bonding\n"
+		    "link /sys/devices/virtual/net/bond0/master ../vmbr0\n"
+		    "mkdir /sys/devices/virtual/net/vmbr0/bridge\n"
+		    "link /sys/class/net/vmbr0 ../../devices/virtual/net/vmbr0\n",
+		    NULL, NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:03:00.0", &l);
@@ -334,23 +357,26 @@ static void test_bond_below_bridge(void **state)
 
 static void test_console(void **state)
 {
-	struct env *e = env_new(
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia "
-		"boot_vga=1\n"
-		"fb 0000:01:00.0 fb0\n"
-		"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 group=14 driver=amdgpu "
-		"boot_vga=0\n"
-		"fb 0000:02:00.0 fb1\n"
-		"dev 0000:03:00.0 vendor=1002 device=73bf class=030000 group=15 driver=amdgpu "
-		"boot_vga=1\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
+				"group=13 driver=nvidia "
+				"boot_vga=1\n"
+				"fb 0000:01:00.0 fb0\n"
+				"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 "
+				"group=14 driver=amdgpu "
+				"boot_vga=0\n"
+				"fb 0000:02:00.0 fb1\n"
+				"dev 0000:03:00.0 vendor=1002 device=73bf class=030000 "
+				"group=15 driver=amdgpu "
+				"boot_vga=1\n",
+				NULL, NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:01:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_CONSOLE, "boot display (boot_vga=1)", "framebuffer fb0") >= 0);
+	assert_true(
+	    find(&l, USAGE_CONSOLE, "boot display (boot_vga=1)", "framebuffer fb0") >= 0);
 	/* a framebuffer but not the boot display */
 	check(e, "0000:02:00.0", &l);
 	assert_int_equal(l.n, 0);
@@ -365,13 +391,14 @@ static void test_console(void **state)
 static void test_console_efifb(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 boot_vga=1\n"
-		"dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=14 boot_vga=0\n"
-		"file /sys/devices/platform/efi-framebuffer.0/graphics/fb0/name EFI VGA\\n\n"
-		"link /sys/devices/platform/efi-framebuffer.0/graphics/fb0/device ../..\n"
-		"link /sys/class/graphics/fb0 ../../devices/platform/efi-framebuffer.0/graphics/fb0\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 boot_vga=1\n"
+	    "dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=14 boot_vga=0\n"
+	    "file /sys/devices/platform/efi-framebuffer.0/graphics/fb0/name EFI VGA\\n\n"
+	    "link /sys/devices/platform/efi-framebuffer.0/graphics/fb0/device ../..\n"
+	    "link /sys/class/graphics/fb0 "
+	    "../../devices/platform/efi-framebuffer.0/graphics/fb0\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:01:00.0", &l);
@@ -386,33 +413,36 @@ static void test_console_efifb(void **state)
 
 static void test_drm_open(void **state)
 {
-	struct env *e = env_new(
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia\n"
-		"drm 0000:01:00.0 card0\n"
-		"drm 0000:01:00.0 renderD128\n"
-		"drm 0000:01:00.0 card0-DP-1\n"
-		"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 group=14 driver=amdgpu\n"
-		"drm 0000:02:00.0 card1\n"
-		"drm 0000:02:00.0 renderD129\n"
-		"proc 999 Xorg /usr/lib/xorg/Xorg :0\n"
-		"fd 999 5 /dev/dri/card0\n"
-		"fd 999 6 /dev/dri/card0\n"
-		"fd 999 7 /dev/dri/renderD128\n"
-		"fd 999 8 /dev/null\n"
-		"proc 1200 ollama /usr/bin/ollama serve\n"
-		"fd 1200 3 /dev/dri/renderD128\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
+				"group=13 driver=nvidia\n"
+				"drm 0000:01:00.0 card0\n"
+				"drm 0000:01:00.0 renderD128\n"
+				"drm 0000:01:00.0 card0-DP-1\n"
+				"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 "
+				"group=14 driver=amdgpu\n"
+				"drm 0000:02:00.0 card1\n"
+				"drm 0000:02:00.0 renderD129\n"
+				"proc 999 Xorg /usr/lib/xorg/Xorg :0\n"
+				"fd 999 5 /dev/dri/card0\n"
+				"fd 999 6 /dev/dri/card0\n"
+				"fd 999 7 /dev/dri/renderD128\n"
+				"fd 999 8 /dev/null\n"
+				"proc 1200 ollama /usr/bin/ollama serve\n"
+				"fd 1200 3 /dev/dri/renderD128\n",
+				NULL, NULL);
+	struct usage_list l = {0};
 	int i;
 
 	(void)state;
 	check(e, "0000:01:00.0", &l);
 	dump(&l);
-	i = find(&l, USAGE_DRM_OPEN, "its DRM node /dev/dri/card0 is open by Xorg (pid 999)", NULL);
+	i = find(&l, USAGE_DRM_OPEN,
+		 "its DRM node /dev/dri/card0 is open by Xorg (pid 999)", NULL);
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].pid, 999);
 	assert_int_equal(l.v[i].other_vmid, 0);
-	assert_true(find(&l, USAGE_DRM_OPEN, "/dev/dri/renderD128", "Xorg (pid 999)") >= 0);
+	assert_true(find(&l, USAGE_DRM_OPEN, "/dev/dri/renderD128", "Xorg (pid 999)") >=
+		    0);
 	i = find(&l, USAGE_DRM_OPEN, "/dev/dri/renderD128", "ollama (pid 1200)");
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].pid, 1200);
@@ -427,27 +457,30 @@ static void test_drm_open(void **state)
 
 static void test_vfio_group_open(void **state)
 {
-	struct env *e = env_new(
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=vfio-pci\n"
-		"dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 driver=vfio-pci\n"
-		"dev 0000:02:00.0 group=14 driver=vfio-pci\n"
-		"dev 0000:03:00.0 group=15 driver=vfio-pci\n"
-		"mkdir /sys/devices/pci0000:03/0000:03:00.0/vfio-dev/vfio3\n"
-		"proc 4242 kvm /usr/bin/kvm -id 101 -name vm101,debug-threads=on\n"
-		"fd 4242 17 /dev/vfio/13\n"
-		"fd 4242 18 /dev/vfio/vfio\n"
-		"proc 5000 qemu-system-x86 qemu-system-x86_64 -name test\n"
-		"fd 5000 9 /dev/vfio/14\n"
-		"proc 6000 kvm /usr/bin/kvm -id 202\n"
-		"fd 6000 30 /dev/vfio/devices/vfio3\n",
-		NULL, NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 "
+		    "driver=vfio-pci\n"
+		    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 "
+		    "driver=vfio-pci\n"
+		    "dev 0000:02:00.0 group=14 driver=vfio-pci\n"
+		    "dev 0000:03:00.0 group=15 driver=vfio-pci\n"
+		    "mkdir /sys/devices/pci0000:03/0000:03:00.0/vfio-dev/vfio3\n"
+		    "proc 4242 kvm /usr/bin/kvm -id 101 -name vm101,debug-threads=on\n"
+		    "fd 4242 17 /dev/vfio/13\n"
+		    "fd 4242 18 /dev/vfio/vfio\n"
+		    "proc 5000 qemu-system-x86 qemu-system-x86_64 -name test\n"
+		    "fd 5000 9 /dev/vfio/14\n"
+		    "proc 6000 kvm /usr/bin/kvm -id 202\n"
+		    "fd 6000 30 /dev/vfio/devices/vfio3\n",
+		    NULL, NULL);
+	struct usage_list l = {0};
 	int i;
 
 	(void)state;
 	check(e, "0000:01:00.1", &l);
 	dump(&l);
-	i = find(&l, USAGE_VFIO_OPEN, "IOMMU group 13 (/dev/vfio/13) is open by kvm (pid 4242)",
+	i = find(&l, USAGE_VFIO_OPEN,
+		 "IOMMU group 13 (/dev/vfio/13) is open by kvm (pid 4242)",
 		 "the QEMU process of VM 101");
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].other_vmid, 101);
@@ -465,7 +498,8 @@ static void test_vfio_group_open(void **state)
 	/* iommufd: the per-device node vfio3 is open by VM 202, group 15 is not */
 	check(e, "0000:03:00.0", &l);
 	dump(&l);
-	i = find(&l, USAGE_VFIO_OPEN, "its VFIO device /dev/vfio/devices/vfio3", "VM 202");
+	i = find(&l, USAGE_VFIO_OPEN, "its VFIO device /dev/vfio/devices/vfio3",
+		 "VM 202");
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].other_vmid, 202);
 	assert_int_equal(l.v[i].pid, 6000);
@@ -487,18 +521,20 @@ static void test_vfio_group_open(void **state)
 static void test_below_boundary_and_bridge(void **state)
 {
 	struct env *e = env_new(
-		"dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge driver=pcieport "
-		"group=1\n"
-		"dev 0000:01:00.0 vendor=144d device=a808 class=010802 parent=0000:00:01.0 "
-		"group=2 driver=nvme\n"
-		"block 0000:01:00.0 nvme/nvme0/nvme0n1 259:0\n"
-		"dev 0000:02:00.1 group=3\n"
-		"file /sys/devices/pci0000:02/0000:02:00.10/block/sdz/dev 8:0\\n\n"
-		"link /sys/class/block/sdz ../../devices/pci0000:02/0000:02:00.10/block/sdz\n",
-		"22 1 259:0 / / rw - ext4 /dev/nvme0n1 rw\n"
-		"23 22 8:0 / /data rw - ext4 /dev/sdz rw\n",
-		NULL);
-	struct usage_list l = { 0 };
+	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge "
+	    "driver=pcieport "
+	    "group=1\n"
+	    "dev 0000:01:00.0 vendor=144d device=a808 class=010802 parent=0000:00:01.0 "
+	    "group=2 driver=nvme\n"
+	    "block 0000:01:00.0 nvme/nvme0/nvme0n1 259:0\n"
+	    "dev 0000:02:00.1 group=3\n"
+	    "file /sys/devices/pci0000:02/0000:02:00.10/block/sdz/dev 8:0\\n\n"
+	    "link /sys/class/block/sdz "
+	    "../../devices/pci0000:02/0000:02:00.10/block/sdz\n",
+	    "22 1 259:0 / / rw - ext4 /dev/nvme0n1 rw\n"
+	    "23 22 8:0 / /data rw - ext4 /dev/sdz rw\n",
+	    NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	/* the bridge above the NVMe: its disk is below the bridge too */
@@ -514,16 +550,17 @@ static void test_below_boundary_and_bridge(void **state)
 
 static void test_not_in_use(void **state)
 {
-	struct env *e = env_new(
-		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia "
-		"boot_vga=0\n"
-		"drm 0000:01:00.0 card0\n"
-		"dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5\n"
-		"net 0000:03:00.0 eno1 operstate=down\n" NVME_SPEC
-		"proc 4242 kvm /usr/bin/kvm -id 101\n"
-		"fd 4242 17 /dev/vfio/99\n",
-		"22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n", NULL);
-	struct usage_list l = { 0 };
+	struct env *e =
+	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 "
+		    "driver=nvidia "
+		    "boot_vga=0\n"
+		    "drm 0000:01:00.0 card0\n"
+		    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5\n"
+		    "net 0000:03:00.0 eno1 operstate=down\n" NVME_SPEC
+		    "proc 4242 kvm /usr/bin/kvm -id 101\n"
+		    "fd 4242 17 /dev/vfio/99\n",
+		    "22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n", NULL);
+	struct usage_list l = {0};
 
 	(void)state;
 	check(e, "0000:01:00.0", &l);
@@ -540,8 +577,8 @@ static void test_open_errors_and_helpers(void **state)
 {
 	struct fx *fx = fx_new(NULL);
 	struct usage_ctx *u = (void *)1;
-	struct usage_list l = { 0 };
-	struct pdev d = { .bdf = "0000:09:00.0", .group = -1 };
+	struct usage_list l = {0};
+	struct pdev d = {.bdf = "0000:09:00.0", .group = -1};
 	char p[PATH_MAX];
 
 	(void)state;
@@ -579,21 +616,21 @@ static void test_open_errors_and_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_root_partition_and_swap),
-		cmocka_unit_test(test_whole_disk_and_escaped_mountpoint),
-		cmocka_unit_test(test_btrfs_root_by_source),
-		cmocka_unit_test(test_lvm_holder_on_sata),
-		cmocka_unit_test(test_holder_not_mounted_and_dm_swap),
-		cmocka_unit_test(test_zfs_member),
-		cmocka_unit_test(test_net_master_and_addresses),
-		cmocka_unit_test(test_bond_below_bridge),
-		cmocka_unit_test(test_console),
-		cmocka_unit_test(test_console_efifb),
-		cmocka_unit_test(test_drm_open),
-		cmocka_unit_test(test_vfio_group_open),
-		cmocka_unit_test(test_below_boundary_and_bridge),
-		cmocka_unit_test(test_not_in_use),
-		cmocka_unit_test(test_open_errors_and_helpers),
+	    cmocka_unit_test(test_root_partition_and_swap),
+	    cmocka_unit_test(test_whole_disk_and_escaped_mountpoint),
+	    cmocka_unit_test(test_btrfs_root_by_source),
+	    cmocka_unit_test(test_lvm_holder_on_sata),
+	    cmocka_unit_test(test_holder_not_mounted_and_dm_swap),
+	    cmocka_unit_test(test_zfs_member),
+	    cmocka_unit_test(test_net_master_and_addresses),
+	    cmocka_unit_test(test_bond_below_bridge),
+	    cmocka_unit_test(test_console),
+	    cmocka_unit_test(test_console_efifb),
+	    cmocka_unit_test(test_drm_open),
+	    cmocka_unit_test(test_vfio_group_open),
+	    cmocka_unit_test(test_below_boundary_and_bridge),
+	    cmocka_unit_test(test_not_in_use),
+	    cmocka_unit_test(test_open_errors_and_helpers),
 	};
 
 	log_setup(LOGL_WARN, false);
