@@ -234,25 +234,14 @@ const char *inventory_error(const struct inventory *inv)
 	return inv ? inv->error : NULL;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parse exactly n (or, with n_max > n, up to n_max) hex digits. */
 static const char *hexfield(const char *s, int n, int n_max, unsigned *out)
 {
 	unsigned v = 0;
 	int i = 0;
 
-	for (; i < n_max && hexdigit(s[i]) >= 0; i++)
-		v = v << 4 | (unsigned)hexdigit(s[i]);
+	for (; i < n_max && hex_digit(s[i]) >= 0; i++)
+		v = v << 4 | (unsigned)hex_digit(s[i]);
 	if (i < n)
 		return NULL;
 	*out = v;

@@ -23,26 +23,15 @@ static bool is_blank(const char *s, size_t len)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *pve_uri_decode(const char *s)
 {
 	size_t len = strlen(s), o = 0;
 	char *r = xcalloc(1, len + 1);
 
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			char c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
+			char c = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
 
 			/* a decoded NUL would cut the string: keep the escape */
 			if (c != '\0') {

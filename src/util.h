@@ -60,6 +60,18 @@ bool strv_contains(const struct strv *s, const char *str);
 void strv_sort(struct strv *s);
 void strv_clear(struct strv *s);
 
+/* The value of one hex digit, or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Parse a decimal number that must fill the whole string. */
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
