@@ -93,11 +93,20 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 		if (reset && streq(drv, "vfio-pci")) {
 			r = reset_device(jd->bdf, pol, &ours, &err);
 			if (r < 0) {
-				log_err("%s; it stays on vfio-pci so no host driver touches a hung "
-					"device: try 'vfiohook reset %s', or reboot the host",
-					err, jd->bdf);
-				failed++;
-				continue;
+				_cleanup_free_ char *hung = NULL;
+
+				/* only a device that no longer answers is kept from
+				 * the host's drivers; a failed reset of a healthy one
+				 * is not worth stranding it on vfio-pci */
+				if (reset_verify(jd->bdf, &hung) < 0) {
+					log_err("%s; %s; it stays on vfio-pci so no host driver "
+						"touches a hung device: reboot the host",
+						err, hung);
+					failed++;
+					continue;
+				}
+				log_warn("%s; the device still answers, giving it back anyway",
+					 err);
 			}
 		}
 		if (pol->rebind == POLICY_REBIND_NEVER) {

@@ -137,8 +137,17 @@ int reset_device(const char *bdf, const struct policy *pol, const struct strv *o
 		return 0;
 	}
 	if (has_method(methods, "bus")) {
-		if (bus_is_ours(bdf, ours, &who))
-			return do_reset(bdf, "bus", err);
+		if (bus_is_ours(bdf, ours, &who)) {
+			_cleanup_free_ char *bus_err = NULL;
+
+			if (do_reset(bdf, "bus", &bus_err) == 0)
+				return 0;
+			/* A secondary bus reset can fail where the kernel's first
+			 * method works (6.1 gives ENOTTY when the link never
+			 * reports active again): fall back to that. */
+			log_warn("%s; trying the kernel's default method", bus_err);
+			return do_reset(bdf, NULL, err);
+		}
 		log_info("%s: no bus reset: %s on the same bus is not this VM's", bdf,
 			 who ? who : "another device");
 		return 0;
