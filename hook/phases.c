@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "bind.h"
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "observe.h"
 #include "reset.h"
+#include "usage.h"
 
 static int save(struct journal *j)
 {
@@ -41,10 +43,25 @@ static void set_phase(struct journal *j, const char *phase, bool complete)
 	j->complete = complete;
 }
 
-/* Another VM or process holds the device: never touch it. */
-static unsigned other_holder(const struct jdev *jd, unsigned vmid)
+/*
+ * Who else holds the device, as a sentence, or NULL: another VM's journal,
+ * or a process with its vfio group open (our own QEMU has exited by
+ * post-stop, and `release` refuses while the VM runs).
+ */
+static char *other_holder(struct usage_ctx *u, const struct jdev *jd, unsigned vmid)
 {
-	return observe_journal_holder(jd->bdf, vmid);
+	struct usage_list open = { 0 };
+	unsigned holder = observe_journal_holder(jd->bdf, vmid);
+	_cleanup_free_ char *g = NULL;
+	char *why = NULL;
+
+	if (holder)
+		return xasprintf("VM %u holds it now", holder);
+	if (u && host_readlink_base(&g, "/sys/bus/pci/devices/%s/iommu_group", jd->bdf) == 0 &&
+	    usage_check_vfio_group(u, atoi(g), &open) == 0 && open.n > 0)
+		why = xstrdup(open.v[0].what);
+	usage_list_clear(&open);
+	return why;
 }
 
 /*
@@ -55,19 +72,23 @@ static unsigned other_holder(const struct jdev *jd, unsigned vmid)
 static int give_back(struct journal *j, const struct policy *pol, bool reset, const char *phase)
 {
 	struct strv ours = { 0 };
+	struct usage_ctx *u = NULL;
 	int failed = 0;
 
+	if (usage_open(&u) < 0)
+		u = NULL;
 	set_phase(j, phase, false);
-	if (save(j) < 0)
+	if (save(j) < 0) {
+		usage_close(u);
 		return -1;
+	}
 	for (size_t i = 0; i < j->n_devs; i++)
 		strv_add(&ours, j->devs[i].bdf);
 	for (size_t i = 0; i < j->n_devs; i++) {
 		struct jdev *jd = &j->devs[i];
-		_cleanup_free_ char *err = NULL, *drv = NULL;
+		_cleanup_free_ char *err = NULL, *drv = NULL, *holder = NULL;
 		const char *target = NULL;
 		bool probe = true;
-		unsigned holder;
 		int r;
 
 		if (jd->state == JDEV_RELEASED)
@@ -79,9 +100,9 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 			jd->state = JDEV_RELEASED;
 			continue;
 		}
-		holder = other_holder(jd, j->vmid);
+		holder = other_holder(u, jd, j->vmid);
 		if (holder) {
-			log_warn("%s: left alone: VM %u holds it now", jd->bdf, holder);
+			log_warn("%s: left alone: %s", jd->bdf, holder);
 			jd->state = JDEV_RELEASED;
 			continue;
 		}
@@ -142,6 +163,7 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 		}
 	}
 	strv_clear(&ours);
+	usage_close(u);
 	if (failed) {
 		save(j);
 		return -1;
