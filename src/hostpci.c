@@ -110,12 +110,17 @@ void hostpci_free(struct hostpci *h)
 static int bad_id(const char *id, char **err)
 {
 	for (const char *c = id; *c; c++)
-		if (is_uhex(*c))
-			return errf(
-			    err,
-			    "host id '%s' has uppercase hex digits: Proxmox accepts "
-			    "lowercase only (write '%s' in lowercase)",
-			    id, id);
+		if (is_uhex(*c)) {
+			_cleanup_free_ char *lower = xstrdup(id);
+
+			for (char *l = lower; *l; l++)
+				if (is_uhex(*l))
+					*l = (char)(*l - 'A' + 'a');
+			return errf(err,
+				    "host id '%s' has uppercase hex digits: Proxmox accepts "
+				    "lowercase only (write '%s')",
+				    id, lower);
+		}
 	{
 		size_t n = lhex_run(id, SIZE_MAX);
 
