@@ -54,7 +54,7 @@ static unsigned journal_owner(const char *bdf, struct journal **js, size_t nj)
 	for (size_t i = 0; i < nj; i++) {
 		struct jdev *jd = js[i] ? journal_dev(js[i], bdf) : NULL;
 
-		if (jd && jd->state != JDEV_RELEASING && jd->state != JDEV_RELEASED)
+		if (jdev_holds(jd))
 			return js[i]->vmid;
 	}
 	return 0;

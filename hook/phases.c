@@ -48,10 +48,10 @@ static void set_phase(struct journal *j, const char *phase, bool complete)
  * or a process with its vfio group open (our own QEMU has exited by
  * post-stop, and `release` refuses while the VM runs).
  */
-static char *other_holder(struct usage_ctx *u, const struct jdev *jd, unsigned vmid)
+static char *other_holder(struct usage_ctx *u, const struct holders *h, const struct jdev *jd)
 {
 	struct usage_list open = { 0 };
-	unsigned holder = observe_journal_holder(jd->bdf, vmid);
+	unsigned holder = holders_find(h, jd->bdf);
 	_cleanup_free_ char *g = NULL;
 	char *why = NULL;
 
@@ -73,6 +73,7 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 {
 	struct strv ours = { 0 };
 	struct usage_ctx *u = NULL;
+	struct holders *holders = holders_load(j->vmid);
 	int failed = 0;
 
 	if (usage_open(&u) < 0)
@@ -80,6 +81,7 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 	set_phase(j, phase, false);
 	if (save(j) < 0) {
 		usage_close(u);
+		holders_free(holders);
 		return -1;
 	}
 	for (size_t i = 0; i < j->n_devs; i++)
@@ -100,7 +102,7 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 			jd->state = JDEV_RELEASED;
 			continue;
 		}
-		holder = other_holder(u, jd, j->vmid);
+		holder = other_holder(u, holders, jd);
 		if (holder) {
 			log_warn("%s: left alone: %s", jd->bdf, holder);
 			jd->state = JDEV_RELEASED;
@@ -164,6 +166,7 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 	}
 	strv_clear(&ours);
 	usage_close(u);
+	holders_free(holders);
 	if (failed) {
 		save(j);
 		return -1;

@@ -124,6 +124,12 @@ struct jdev *journal_dev_add(struct journal *j, const char *bdf);
 void journal_free(struct journal *j);
 
 /* "untouched", "binding", "bound", "releasing", "released" (as in the file). */
+/* The VM holds the device: bound by us, binding, or found on vfio-pci. */
+static inline bool jdev_holds(const struct jdev *jd)
+{
+	return jd && jd->state != JDEV_RELEASING && jd->state != JDEV_RELEASED;
+}
+
 const char *jdev_state_name(enum jdev_state s);
 /* The reverse; 0 or -EINVAL. */
 int jdev_state_from_name(const char *name, enum jdev_state *out);

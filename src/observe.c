@@ -57,29 +57,54 @@ static bool journal_fresh(const struct journal *j)
 	       now - j->started < OBSERVE_START_GRACE_S;
 }
 
-unsigned observe_journal_holder(const char *bdf, unsigned vmid)
+struct holders {
+	struct journal **v; /* journals of other VMs that hold devices */
+	size_t n;
+};
+
+struct holders *holders_load(unsigned vmid)
 {
-	unsigned *vmids = NULL, holder = 0;
+	struct holders *h = xcalloc(1, sizeof(*h));
+	unsigned *vmids = NULL;
 	size_t n = 0;
 
 	if (journal_list(&vmids, &n) < 0)
-		return 0;
-	for (size_t i = 0; i < n && !holder; i++) {
+		return h;
+	h->v = xcalloc(n, sizeof(*h->v));
+	for (size_t i = 0; i < n; i++) {
 		struct journal *j = NULL;
-		struct jdev *jd;
 		_cleanup_free_ char *err = NULL;
 
 		if (vmids[i] == vmid || journal_load(vmids[i], &j, &err) < 0)
 			continue;
-		jd = journal_dev(j, bdf);
-		/* untouched devices (on vfio-pci before) are the VM's all the same */
-		if (jd && jd->state != JDEV_RELEASING && jd->state != JDEV_RELEASED &&
-		    (observe_vm_running(vmids[i]) || journal_fresh(j)))
-			holder = vmids[i];
-		journal_free(j);
+		if (observe_vm_running(j->vmid) || journal_fresh(j))
+			h->v[h->n++] = j;
+		else
+			journal_free(j);
 	}
 	free(vmids);
-	return holder;
+	return h;
+}
+
+unsigned holders_find(const struct holders *h, const char *bdf)
+{
+	for (size_t i = 0; h && i < h->n; i++) {
+		const struct jdev *jd = journal_dev(h->v[i], bdf);
+
+		if (jdev_holds(jd))
+			return h->v[i]->vmid;
+	}
+	return 0;
+}
+
+void holders_free(struct holders *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		journal_free(h->v[i]);
+	free(h->v);
+	free(h);
 }
 
 static int add_dev(struct observation *obs, struct inventory *inv, const char *bdf, int hostpci,
@@ -198,6 +223,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	struct strv present = { 0 };
 	struct reservations *res = NULL;
 	struct usage_ctx *uctx = NULL;
+	struct holders *holders = NULL;
 	struct named *nv = NULL;
 	size_t n_named = 0;
 	int r;
@@ -262,6 +288,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	}
 	for (size_t i = 0; i < obs->n_groups; i++)
 		usage_check_vfio_group(uctx, obs->groups[i].group, &obs->groups[i].open_by);
+	holders = holders_load(vm->vmid);
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		struct obs_dev *od = &obs->devs[i];
 
@@ -269,8 +296,9 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 			continue;
 		usage_check(uctx, od->dev, &od->usage);
 		od->reserved_by = reservation_other_vm(res, od->dev->bdf, vm->vmid);
-		od->held_by = observe_journal_holder(od->dev->bdf, vm->vmid);
+		od->held_by = holders_find(holders, od->dev->bdf);
 	}
+	holders_free(holders);
 	/* our own running QEMU holding the group is not a conflict for `plan`
 	 * of a running VM, but it is for a start: keep it, the message names it */
 	usage_close(uctx);

@@ -20,10 +20,15 @@
  */
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err);
 
-/* The vmid of a running VM (other than vmid) whose journal says it holds
- * bdf, or 0.  Used by observe and by post-stop ("never touch a device
- * another running VM holds"). */
-unsigned observe_journal_holder(const char *bdf, unsigned vmid);
+/*
+ * Other VMs' journals, read once: which VM (other than vmid) holds a device
+ * — running, or just through its pre-start.  Used by observe and by
+ * post-stop ("never touch a device another running VM holds").
+ */
+struct holders;
+struct holders *holders_load(unsigned vmid);
+unsigned holders_find(const struct holders *h, const char *bdf); /* vmid or 0 */
+void holders_free(struct holders *h);
 
 /* True when Proxmox's pid file for vmid names a live process. */
 bool observe_vm_running(unsigned vmid);
