@@ -125,6 +125,12 @@ rig_kernel_pkg() {
 		done | sort -V | tail -n1)
 		[ -z "$pkg" ] || pkg=linux-image-$pkg
 	fi
+	if [ -z "$pkg" ]; then
+		# a fresh machine may have no package lists yet
+		apt-get update -q >&2 || true
+		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1) || pkg=
+	fi
 	[ -n "$pkg" ] || rig_die "cannot tell which kernel package to use (apt-cache depends linux-image-amd64)"
 	echo "$pkg"
 }
