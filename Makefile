@@ -108,6 +108,7 @@ bench: deps all
 
 install: $(BUILD)/vfiohook
 	install -D -m 0755 $(BUILD)/vfiohook $(DESTDIR)$(PREFIX)/sbin/vfiohook
+	install -D -m 0644 doc/vfiohook.8 $(DESTDIR)$(PREFIX)/share/man/man8/vfiohook.8
 	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
 
 format:
