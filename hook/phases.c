@@ -371,6 +371,7 @@ static int pre_start(struct cli *c, unsigned vmid)
 	for (size_t i = 0; i < pc.plan->n_devs; i++) {
 		const struct plan_dev *pd = &pc.plan->devs[i];
 		_cleanup_free_ char *drv = NULL;
+		struct jdev *jd;
 
 		if (pd->action != PLAN_BIND && pd->action != PLAN_NONE)
 			continue;
@@ -384,6 +385,11 @@ static int pre_start(struct cli *c, unsigned vmid)
 			r = EXIT_REFUSED;
 			goto out;
 		}
+		/* a run killed after the kernel bound it but before the journal
+		 * said so left it "binding": it is verified bound now */
+		jd = journal_dev(j, pd->obs->dev->bdf);
+		if (jd && jd->state == JDEV_BINDING)
+			jd->state = JDEV_BOUND;
 	}
 	set_phase(j, "pre-start", true);
 	if (save(j) < 0) {

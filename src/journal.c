@@ -606,6 +606,31 @@ int journal_dir_ensure(char **err)
 	return 0;
 }
 
+/*
+ * A save killed between mkostemp() and rename() leaves "<vmid>.json.tmpXXXXXX"
+ * behind.  Runs that write are serialised by the global lock, so any such
+ * file of this VM is stale: remove it (unlink never follows a link).
+ */
+static void sweep_temp_files(unsigned vmid)
+{
+	char dir[PATH_MAX], prefix[32];
+	struct dirent *e;
+	DIR *d;
+	int dfd;
+
+	if (host_path(dir, sizeof(dir), JOURNAL_DIR) < 0)
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	dfd = dirfd(d);
+	snprintf(prefix, sizeof(prefix), "%u.json.tmp", vmid);
+	while ((e = readdir(d)))
+		if (startswith(e->d_name, prefix))
+			unlinkat(dfd, e->d_name, 0);
+	closedir(d);
+}
+
 int journal_save(struct journal *j, char **err)
 {
 	_cleanup_free_ char *path = NULL, *text = NULL, *cerr = NULL;
@@ -631,6 +656,7 @@ int journal_save(struct journal *j, char **err)
 		     path, S_ISLNK(st.st_mode) ? "symlink" : "special file");
 		return -ELOOP;
 	}
+	sweep_temp_files(j->vmid);
 	text = journal_format(j);
 	r = host_write_atomic(text, strlen(text), 0600, JOURNAL_DIR "/%u.json", j->vmid);
 	if (r < 0) {
@@ -744,6 +770,7 @@ int journal_remove(unsigned vmid)
 	r = host_path(path, sizeof(path), JOURNAL_DIR "/%u.json", vmid);
 	if (r < 0)
 		return r;
+	sweep_temp_files(vmid);
 	/* unlink(2) removes a symlink itself, never its target */
 	if (unlink(path) < 0)
 		return -errno;
