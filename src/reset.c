@@ -47,9 +47,15 @@ int reset_verify(const char *bdf, char **err)
 				 "device is hung; a host reboot may be needed",
 			    bdf),
 		       -EIO;
-	if (host_read(&ps, "/sys/bus/pci/devices/%s/power_state", bdf) == 0 && !streq(ps, "D0") &&
-	    !streq(ps, "unknown"))
-		log_warn("%s is in power state %s after reset", bdf, ps);
+	/* vfio-pci parks an idle device in D3hot, so only D3cold (the device
+	 * lost power) is worth a warning */
+	if (host_read(&ps, "/sys/bus/pci/devices/%s/power_state", bdf) == 0 &&
+	    startswith(ps, "D3cold"))
+		log_warn("%s is in power state %s after reset; if it does not come back, "
+			 "load vfio-pci with disable_idle_d3=1",
+			 bdf, ps);
+	else if (ps)
+		log_debug("%s: power state %s after reset", bdf, ps);
 	return 0;
 }
 
