@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -249,8 +251,9 @@ int host_write(const char *value, const char *fmt, ...)
 int host_write_timeout(int timeout_ms, const char *value, const char *fmt, ...)
 {
 	char path[PATH_MAX];
-	uint64_t deadline;
+	uint64_t deadline, now;
 	unsigned nap = 1;
+	int pfd;
 	pid_t pid;
 
 	VPATH_OR_RETURN(path, fmt);
@@ -273,22 +276,40 @@ int host_write_timeout(int timeout_ms, const char *value, const char *fmt, ...)
 		_exit(-write_path(path, value) & 0xff);
 	}
 	deadline = host_now_ms() + (uint64_t)timeout_ms;
+	/* a pidfd becomes readable the moment the child exits (Linux 5.3+);
+	 * without one, poll waitpid with short naps */
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		int status;
 		pid_t w = waitpid(pid, &status, WNOHANG);
 
 		if (w == pid) {
+			if (pfd >= 0)
+				close(pfd);
 			if (WIFEXITED(status))
 				return -WEXITSTATUS(status);
 			return -EINTR;
 		}
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (host_now_ms() >= deadline)
+		if (w < 0 && errno != EINTR) {
+			int e = -errno;
+			if (pfd >= 0)
+				close(pfd);
+			return e;
+		}
+		now = host_now_ms();
+		if (now >= deadline) {
+			if (pfd >= 0)
+				close(pfd);
 			return -ETIMEDOUT;
-		host_sleep_ms(nap);
-		if (nap < 20)
-			nap *= 2;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			poll(&p, 1, (int)(deadline - now));
+		} else {
+			host_sleep_ms(nap);
+			if (nap < 20)
+				nap *= 2;
+		}
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,33 @@ static void test_atomic_and_mkdir(void **state)
 	fx_free(fx, 0);
 }
 
+/* A write that hangs (here: opening a FIFO nobody reads, as an unbind of a
+ * busy driver hangs) comes back with -ETIMEDOUT after the bound. */
+static void test_write_timeout_bounds_a_hang(void **state)
+{
+	struct fx *fx = fx_new(NULL);
+	char fifo[4096], buf[8];
+	uint64_t t0, dt;
+	int fd;
+
+	(void)state;
+	assert_int_equal(host_setup(fx_root(fx), "n"), 0);
+	host_path(fifo, sizeof(fifo), "/sys/bus/pci/devices/stuck");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	t0 = host_now_ms();
+	assert_int_equal(host_write_timeout(300, "1", "/sys/bus/pci/devices/stuck"), -ETIMEDOUT);
+	dt = host_now_ms() - t0;
+	assert_true(dt >= 300);
+	assert_true(dt < 5000);
+	/* let the stuck writer finish so it does not outlive the test */
+	fd = open(fifo, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 1);
+	close(fd);
+	host_cleanup();
+	fx_free(fx, 0);
+}
+
 static void test_real_root(void **state)
 {
 	(void)state;
@@ -97,6 +125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_root_prefix),
 		cmocka_unit_test(test_atomic_and_mkdir),
+		cmocka_unit_test(test_write_timeout_bounds_a_hang),
 		cmocka_unit_test(test_real_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
