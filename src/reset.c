@@ -110,11 +110,12 @@ static int do_reset(const char *bdf, const char *methods, char **err)
 	r = host_write_timeout(RESET_TIMEOUT_MS, "1", "/sys/bus/pci/devices/%s/reset", bdf);
 	if (methods)
 		r2 = host_write("default", "/sys/bus/pci/devices/%s/reset_method", bdf);
-	if (r < 0)
-		return errf(err, "%s: reset failed: %s", bdf,
-			    r == -ENOTTY ? "no reset method works for this device"
-					 : strerror(-r)),
+	if (r == -ENOTTY)
+		return errf(err, "%s: reset%s%s failed: the kernel could not reset it (ENOTTY)",
+			    bdf, methods ? " by " : "", methods ? methods : ""),
 		       r;
+	if (r < 0)
+		return errf(err, "%s: reset failed: %s", bdf, strerror(-r)), r;
 	if (r2 < 0)
 		log_warn("%s: could not restore reset_method to default: %s", bdf, strerror(-r2));
 	return reset_verify(bdf, err);
@@ -150,7 +151,13 @@ int reset_device(const char *bdf, const struct policy *pol, const struct strv *o
 				return 0;
 			/* A secondary bus reset can fail where the kernel's first
 			 * method works (6.1 gives ENOTTY when the link never
-			 * reports active again): fall back to that. */
+			 * reports active again): fall back to that, if there is
+			 * another one. */
+			if (!has_method(methods, "pm")) {
+				*err = bus_err;
+				bus_err = NULL;
+				return -EIO;
+			}
 			log_warn("%s; trying the kernel's default method", bus_err);
 			return do_reset(bdf, NULL, err);
 		}
