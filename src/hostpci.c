@@ -94,6 +94,26 @@ size_t hostpci_match(const char *id, const struct strv *present, struct strv *ou
 	return found;
 }
 
+void hostpci_probe_present(const char *id, struct strv *present)
+{
+	_cleanup_free_ char *norm = hostpci_id_normalize(id);
+
+	/* DDDD:BB:DD.F names one function; DDDD:BB:DD the up to 8 functions of
+	 * a slot (ARI functions beyond 7 show up as further slots) */
+	if (strchr(norm, '.')) {
+		if (host_exists("/sys/bus/pci/devices/%s", norm))
+			strv_add_sorted_unique(present, norm);
+		return;
+	}
+	for (unsigned f = 0; f < 8; f++) {
+		char bdf[64];
+
+		snprintf(bdf, sizeof(bdf), "%s.%u", norm, f);
+		if (host_exists("/sys/bus/pci/devices/%s", bdf))
+			strv_add_sorted_unique(present, bdf);
+	}
+}
+
 void hostpci_free(struct hostpci *h)
 {
 	if (!h)

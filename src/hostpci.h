@@ -56,6 +56,13 @@ char *hostpci_id_normalize(const char *id);
  * (normalized) is a prefix of, as SysFSTools::lspci($filter) does.
  * Returns the number of matches. */
 size_t hostpci_match(const char *id, const struct strv *present, struct strv *out);
+/*
+ * Add to `present` (sorted) the devices under /sys/bus/pci/devices that the
+ * id can match, found by probing at most 8 names: the same result as
+ * matching against a full listing, at a cost that does not grow with the
+ * number of devices on the host.
+ */
+void hostpci_probe_present(const char *id, struct strv *present);
 
 /*
  * Expand h->host against the devices present (full BDF names as in

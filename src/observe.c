@@ -129,10 +129,11 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 }
 
 /* Resolve every hostpci entry to devices, in entry order. */
-static int resolve_entries(struct observation *obs, struct vm *vm, const struct strv *present,
+static int resolve_entries(struct observation *obs, struct vm *vm,
 			   const struct reservations *res, struct named **out, size_t *n_out,
 			   char **err)
 {
+	struct strv present = { 0 }; /* the devices the ids can name, probed */
 	struct mapping_cfg *maps = NULL;
 	struct strv taken = { 0 };
 	struct named *nv = NULL;
@@ -156,6 +157,11 @@ static int resolve_entries(struct observation *obs, struct vm *vm, const struct 
 					goto out;
 			}
 			m = mapping_find(maps, h->mapping);
+			for (size_t k = 0; m && k < m->n_maps; k++)
+				for (size_t p = 0; streq(m->maps[k].node, host_node()) &&
+						   p < m->maps[k].path.n;
+				     p++)
+					hostpci_probe_present(m->maps[k].path.v[p], &present);
 			if (!m) {
 				observation_add_problem(
 					obs, id,
@@ -166,9 +172,11 @@ static int resolve_entries(struct observation *obs, struct vm *vm, const struct 
 				continue;
 			}
 			strv_clear(&h->devs);
-			r = mapping_resolve(m, i, vm->vmid, &taken, res, present, &h->devs, &e);
+			r = mapping_resolve(m, i, vm->vmid, &taken, res, &present, &h->devs, &e);
 		} else {
-			r = hostpci_expand(h, present, &e);
+			for (size_t k = 0; k < h->host.n; k++)
+				hostpci_probe_present(h->host.v[k], &present);
+			r = hostpci_expand(h, &present, &e);
 		}
 		if (r < 0) {
 			observation_add_problem(obs, id, "%s", e ? e : strerror(-r));
@@ -202,6 +210,7 @@ static int resolve_entries(struct observation *obs, struct vm *vm, const struct 
 out:
 	mapping_free(maps);
 	strv_clear(&taken);
+	strv_clear(&present);
 	*out = nv;
 	*n_out = n;
 	return r;
@@ -220,7 +229,6 @@ static void add_group(struct observation *obs, int group)
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
 {
 	struct observation *obs = xcalloc(1, sizeof(*obs));
-	struct strv present = { 0 };
 	struct reservations *res = NULL;
 	struct usage_ctx *uctx = NULL;
 	struct holders *holders = NULL;
@@ -232,15 +240,10 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	obs->node = xstrdup(host_node());
 	obs->is_template = vm->is_template;
 
-	r = inventory_list(&present);
-	if (r < 0) {
-		errf(err, "cannot list PCI devices in /sys/bus/pci/devices: %s", strerror(-r));
-		goto fail;
-	}
 	r = reservation_read(&res, err);
 	if (r < 0)
 		goto fail;
-	r = resolve_entries(obs, vm, &present, res, &nv, &n_named, err);
+	r = resolve_entries(obs, vm, res, &nv, &n_named, err);
 	if (r < 0)
 		goto fail;
 
@@ -305,7 +308,6 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	for (size_t i = 0; i < n_named; i++)
 		free(nv[i].bdf);
 	free(nv);
-	strv_clear(&present);
 	reservation_free(res);
 	*out = obs;
 	return 0;
@@ -313,7 +315,6 @@ fail:
 	for (size_t i = 0; i < n_named; i++)
 		free(nv[i].bdf);
 	free(nv);
-	strv_clear(&present);
 	reservation_free(res);
 	observation_free(obs);
 	return r < 0 ? r : -EINVAL;

@@ -330,9 +330,39 @@ static void test_normalize(void **state)
 	free(s);
 }
 
+static void test_probe_present(void **state)
+{
+	struct fx *fx = fx_new(NULL);
+	struct strv present = {0};
+
+	(void)state;
+	assert_int_equal(fx_spec(fx, "dev 0000:01:00.0 group=1\ndev 0000:01:00.1 group=1\n"
+				     "dev 0000:01:00.3 group=1\ndev 0000:01:01.0 group=2\n"
+				     "dev 0001:01:00.0 group=3\n"),
+			 0);
+	assert_int_equal(host_setup(fx_root(fx), "pve1"), 0);
+	/* a slot: every function present, sorted; nothing from the next slot
+	 * or another domain */
+	hostpci_probe_present("01:00", &present);
+	assert_int_equal(present.n, 3);
+	assert_string_equal(present.v[0], "0000:01:00.0");
+	assert_string_equal(present.v[2], "0000:01:00.3");
+	/* one function, no duplicates */
+	hostpci_probe_present("0000:01:00.1", &present);
+	hostpci_probe_present("01:00.7", &present);
+	assert_int_equal(present.n, 3);
+	hostpci_probe_present("0001:01:00", &present);
+	assert_int_equal(present.n, 4);
+	assert_string_equal(present.v[3], "0001:01:00.0");
+	strv_clear(&present);
+	host_cleanup();
+	fx_free(fx, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_probe_present),
 	    cmocka_unit_test(test_host_ids), cmocka_unit_test(test_mapping_key),
 	    cmocka_unit_test(test_flags),    cmocka_unit_test(test_other_keys),
 	    cmocka_unit_test(test_expand),   cmocka_unit_test(test_normalize),
