@@ -15,8 +15,21 @@ int kmod_ensure(const char *name, char **err)
 	struct kmod_list *list = NULL, *l;
 	int r, loaded = 0;
 
+	char sysname[64];
+
 	if (!host_is_real()) {
 		log_debug("not loading module %s: root is %s, not /", name, host_root());
+		return 0;
+	}
+	/* loaded (or built in with parameters): nothing to look up, which also
+	 * spares a host without /lib/modules/$(uname -r) a needless failure */
+	snprintf(sysname, sizeof(sysname), "%s", name);
+	for (char *c = sysname; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	if (host_exists("/sys/module/%s/initstate", sysname) ||
+	    host_exists("/sys/module/%s/parameters", sysname)) {
+		log_debug("module %s is already loaded", name);
 		return 0;
 	}
 	ctx = kmod_new(NULL, NULL);
