@@ -24,7 +24,7 @@ endif
 ifeq ($(WERROR),1)
 WARNFLAGS += -Werror
 endif
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+VERSION := 0.1.0$(shell git describe --always --dirty 2>/dev/null | sed "s/^/+g/")
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
