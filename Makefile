@@ -96,9 +96,15 @@ check-fast: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 unit cli
 	$(Q)$(MAKE) --no-print-directory asan
 
-check: check-fast
+# Each suite appends "passed failed" to CHECK_RESULTS; the last line sums up.
+check: export CHECK_RESULTS = $(CURDIR)/$(BUILD)/check-results
+check:
+	$(Q)mkdir -p $(BUILD) && rm -f $(CHECK_RESULTS)
+	$(Q)$(MAKE) --no-print-directory check-fast
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory vmcheck
+	$(Q)awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f; exit f > 0 }' \
+		$(CHECK_RESULTS)
 
 demo: deps all
 	$(Q)bash tests/vm/demo.sh

@@ -15,4 +15,5 @@ for t in "$@"; do
 	fi
 done
 echo "unit ($build): $pass passed, $fail failed"
+[ -z "${CHECK_RESULTS:-}" ] || echo "$pass $fail" >>"$CHECK_RESULTS"
 [ -z "$failed" ] || { echo "failing:$failed"; exit 1; }

@@ -54,4 +54,5 @@ for dir in "$here"/cases/*/; do
 		echo "--- stderr of $name:"; cat "$tmp/err"; fail=$((fail + 1)); fi
 done
 echo "cli: $pass passed, $fail failed"
+[ -z "${CHECK_RESULTS:-}" ] || echo "$pass $fail" >>"$CHECK_RESULTS"
 [ "$fail" = 0 ]

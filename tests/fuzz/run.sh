@@ -79,4 +79,5 @@ for h in "$here"/fuzz_*.c; do
 	fi
 done
 echo "fuzz: $pass passed, $fail failed"
+[ -z "${CHECK_RESULTS:-}" ] || echo "$pass $fail" >>"$CHECK_RESULTS"
 [ -z "$failed" ] || { echo "failing:$failed"; exit 1; }

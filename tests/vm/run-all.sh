@@ -113,4 +113,5 @@ for n in "${cases[@]}"; do
 done
 echo "=== vm: all cases took $((SECONDS - t_all)) s${failed[*]:+; failed: ${failed[*]}}"
 echo "vm: $pass passed, $fail failed"
+[ -z "${CHECK_RESULTS:-}" ] || echo "$pass $fail" >>"$CHECK_RESULTS"
 [ "$fail" -eq 0 ]
