@@ -12,25 +12,9 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "testutil.h"
 #include "host.h"
 #include "journal.h"
-
-static int setup(void **state)
-{
-	struct fx *fx = fx_new(NULL);
-
-	if (!fx || host_setup(fx_root(fx), "pve1") < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	host_cleanup();
-	fx_free(*state, 0);
-	return 0;
-}
 
 static char *rpath(const char *rel)
 {
@@ -598,16 +582,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_state_names),
 	    cmocka_unit_test(test_dev_add),
-	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_atomic_no_temp_files, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dir_symlink_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_file_symlink_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unknown_keys_kept, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_list_and_remove, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_parse_pure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_no_temp_files, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_modes, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_symlink_refused, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_symlink_refused, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_keys_kept, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_list_and_remove, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_pure, fx_test_setup, fx_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

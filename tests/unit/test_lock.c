@@ -14,26 +14,10 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "testutil.h"
 #include "host.h"
 #include "lock.h"
 #include "log.h"
-
-static int setup(void **state)
-{
-	struct fx *fx = fx_new(NULL);
-
-	if (!fx || host_setup(fx_root(fx), "pve1") < 0)
-		return -1;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	host_cleanup();
-	fx_free(*state, 0);
-	return 0;
-}
 
 /* Child exit codes, so the parent can tell what went wrong. */
 /* When set, the child logs at info level to this file. */
@@ -278,13 +262,13 @@ static void test_symlink_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_take_release, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_other_lock_files, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_contention_times_out, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_waits_until_released, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_says_it_waits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_holder_named, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_take_release, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_other_lock_files, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_contention_times_out, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_waits_until_released, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_says_it_waits, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_holder_named, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_refused, fx_test_setup, fx_test_teardown),
 	};
 
 	log_setup(LOGL_ERR, false);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "testutil.h"
 #include "host.h"
 #include "hostpci.h"
 #include "mapping.h"
@@ -30,18 +31,14 @@ static void parse_fails(const char *text, ...)
 {
 	struct mapping_cfg *cfg = NULL;
 	char *err = NULL;
-	const char *w;
 	va_list ap;
 
 	if (mapping_parse(text, &cfg, &err) != -EINVAL)
 		fail_msg("accepted:\n%s", text);
 	assert_null(cfg);
 	va_start(ap, text);
-	while ((w = va_arg(ap, const char *)))
-		if (!strstr(err, w))
-			fail_msg("error '%s' lacks '%s'", err, w);
+	assert_err_has(err, ap);
 	va_end(ap);
-	free(err);
 }
 
 static void test_parse(void **state)
@@ -290,7 +287,6 @@ static void invalid(const char *text, ...)
 {
 	struct strv out = {0};
 	char *err = NULL;
-	const char *w;
 	va_list ap;
 
 	assert_int_equal(resolve(text, NULL, NULL, &out, &err), -EINVAL);
@@ -299,11 +295,8 @@ static void invalid(const char *text, ...)
 			 "changed): "))
 		fail_msg("error '%s' is not about an invalid mapping", err);
 	va_start(ap, text);
-	while ((w = va_arg(ap, const char *)))
-		if (!strstr(err, w))
-			fail_msg("error '%s' lacks '%s'", err, w);
+	assert_err_has(err, ap);
 	va_end(ap);
-	free(err);
 }
 
 static void ok_resolve(const char *text, size_t n)

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "testutil.h"
 #include "host.h"
 #include "hostpci.h"
 #include "pveconf.h"
@@ -32,18 +33,13 @@ static void parse_fails(const char *text, ...)
 {
 	struct vmconf *c = NULL;
 	char *err = NULL;
-	const char *w;
 	va_list ap;
 
 	assert_int_equal(vmconf_parse(text, CONF, 100, &c, &err), -EINVAL);
 	assert_null(c);
-	assert_non_null(err);
 	va_start(ap, text);
-	while ((w = va_arg(ap, const char *)))
-		if (!strstr(err, w))
-			fail_msg("error '%s' lacks '%s'", err, w);
+	assert_err_has(err, ap);
 	va_end(ap);
-	free(err);
 }
 
 static struct vm *vm_ok(const char *text)
@@ -60,18 +56,13 @@ static void vm_fails(const char *text, ...)
 {
 	struct vm *vm = NULL;
 	char *err = NULL;
-	const char *w;
 	va_list ap;
 
 	assert_int_equal(vm_from_conf(parse_ok(text), &vm, &err), -EINVAL);
 	assert_null(vm);
-	assert_non_null(err);
 	va_start(ap, text);
-	while ((w = va_arg(ap, const char *)))
-		if (!strstr(err, w))
-			fail_msg("error '%s' lacks '%s'", err, w);
+	assert_err_has(err, ap);
 	va_end(ap);
-	free(err);
 }
 
 static void test_lines_and_sections(void **state)
