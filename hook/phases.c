@@ -299,6 +299,11 @@ static int pre_start(struct cli *c, unsigned vmid)
 	fflush(stdout);
 	if (c->dry_run)
 		goto out;
+	if (n_vfio == 0 && !j) {
+		/* only keep/skip devices (driver=keep, mdev, template) */
+		log_info("VM %u: no device to put on vfio-pci", vmid);
+		goto out;
+	}
 	if (pc.plan->n_forced)
 		log_warn("steal = force: taking %zu device(s) the host uses; the host may lose its "
 			 "disk, network or console",
