@@ -608,32 +608,82 @@ static void block_uses(struct usage_ctx *u, const char *name, const char *real, 
 	closedir(dir);
 }
 
+/* The reasons the block device at real (sysfs dir) named name is in use. */
+static void report_block(struct usage_ctx *u, const char *name, const char *real,
+			 struct usage_list *out)
+{
+	_cleanup_free_ char *desc = NULL;
+	struct usage_list uses = {0};
+
+	if (exists_at(real, "partition")) {
+		char disk[PATH_MAX];
+
+		snprintf(disk, sizeof(disk), "%s", real);
+		*strrchr(disk, '/') = '\0';
+		desc = xasprintf("its disk %s (partition %s)", basename_of(disk), name);
+	} else {
+		desc = xasprintf("its disk %s", name);
+	}
+	block_uses(u, name, real, 0, &uses);
+	for (size_t j = 0; j < uses.n; j++)
+		add_reasonf(out, uses.v[j].kind, "%s %s", desc, uses.v[j].what);
+	usage_list_clear(&uses);
+}
+
+/* An NVMe namespace or its partition: nvme0n1, nvme0n1p2. */
+static bool nvme_ns_name(const char *n)
+{
+	unsigned a, b, c;
+	char tail;
+
+	return sscanf(n, "nvme%un%up%u%c", &a, &b, &c, &tail) == 3 ||
+	       (sscanf(n, "nvme%un%u%c", &a, &b, &tail) == 2);
+}
+
+/*
+ * Block devices found by walking the device's own sysfs subtree, for trees
+ * whose /sys/class/block does not list them: a directory with a dev file
+ * below a "block" directory (SCSI, virtio: .../block/sda) or named like an
+ * NVMe namespace (.../nvme/nvme0/nvme0n1).  Links are not followed.
+ */
+static void walk_blocks(struct usage_ctx *u, const char *dir, int depth, bool in_block,
+			struct clsset *known, struct usage_list *out)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if (depth > 12)
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char sub[PATH_MAX];
+		bool blk, seen = false;
+
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
+			continue;
+		blk = (in_block || nvme_ns_name(e->d_name)) && exists_at(sub, "dev");
+		for (size_t i = 0; blk && i < known->n; i++)
+			seen |= streq(known->v[i].real, sub);
+		if (blk && !seen)
+			report_block(u, e->d_name, sub, out);
+		walk_blocks(u, sub, depth + 1, in_block || streq(e->d_name, "block"), known,
+			    out);
+	}
+	closedir(d);
+}
+
 static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->block, "block");
 
-	for (size_t i = 0; i < c->n; i++) {
-		const struct cls *b = &c->v[i];
-		_cleanup_free_ char *desc = NULL;
-		struct usage_list uses = {0};
-
-		if (!below(b->real, devreal))
-			continue;
-		if (exists_at(b->real, "partition")) {
-			char disk[PATH_MAX];
-
-			snprintf(disk, sizeof(disk), "%s", b->real);
-			*strrchr(disk, '/') = '\0';
-			desc = xasprintf("its disk %s (partition %s)", basename_of(disk),
-					 b->name);
-		} else {
-			desc = xasprintf("its disk %s", b->name);
-		}
-		block_uses(u, b->name, b->real, 0, &uses);
-		for (size_t j = 0; j < uses.n; j++)
-			add_reasonf(out, uses.v[j].kind, "%s %s", desc, uses.v[j].what);
-		usage_list_clear(&uses);
-	}
+	for (size_t i = 0; i < c->n; i++)
+		if (below(c->v[i].real, devreal))
+			report_block(u, c->v[i].name, c->v[i].real, out);
+	walk_blocks(u, devreal, 0, false, c, out);
 }
 
 static void add_addr(struct usage_ctx *u, const char *ifname, const char *addr,
@@ -773,67 +823,107 @@ static char *addr_phrase(struct usage_ctx *u, const char *ifname)
 	return out;
 }
 
+/* The interface a link at dir/link points to: its name and real dir. */
+static char *link_target(const char *dir, const char *link, char **real)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, link);
+	*real = realpath(path, NULL);
+	return *real ? xstrdup(basename_of(*real)) : NULL;
+}
+
+static const char *master_kind(const char *mreal)
+{
+	if (exists_at(mreal, "bonding"))
+		return "a member of bond";
+	if (exists_at(mreal, "bridge"))
+		return "a port of bridge";
+	return "enslaved to";
+}
+
+static const char *vmbr0_note(const char *name)
+{
+	return streq(name, "vmbr0") ? " (Proxmox's management bridge is usually vmbr0)" : "";
+}
+
+/* What uses the network interface name (sysfs dir real). */
+static void check_iface(struct usage_ctx *u, const char *name, const char *real,
+			struct usage_list *out)
+{
+	_cleanup_free_ char *oper = read_at(real, "operstate");
+	_cleanup_free_ char *mreal = NULL, *master = link_target(real, "master", &mreal);
+	_cleanup_free_ char *ureal = NULL, *upper = NULL, *addrs = NULL;
+
+	/* the master link sits in the interface's own directory, so this works
+	 * whether or not /sys/class/net lists the interface */
+	if (master) {
+		/* a bond is usually itself a port of the bridge */
+		upper = link_target(mreal, "master", &ureal);
+		if (upper)
+			add_reasonf(out, USAGE_NET_MASTER,
+				    "its network interface %s is %s %s, which is %s %s%s", name,
+				    master_kind(mreal), master, master_kind(ureal), upper,
+				    vmbr0_note(upper));
+		else
+			add_reasonf(out, USAGE_NET_MASTER, "its network interface %s is %s %s%s",
+				    name, master_kind(mreal), master, vmbr0_note(master));
+	}
+	if (!u->addrs_loaded) {
+		u->addrs_loaded = true;
+		if (host_is_real())
+			load_addrs_real(u);
+		else
+			load_addrs_fake(u);
+	}
+	addrs = addr_phrase(u, name);
+	if (addrs)
+		add_reasonf(out, USAGE_NET_ADDR, "its network interface %s has %s (link %s)", name,
+			    addrs, oper ? oper : "state unknown");
+}
+
+/* Interfaces below the device not listed in /sys/class/net: every
+ * directory inside a "net" directory of its subtree (.../net/eno1,
+ * .../virtio1/net/ens18).  Links are not followed. */
+static void walk_nets(struct usage_ctx *u, const char *dir, int depth, bool in_net,
+		      struct clsset *known, struct usage_list *out)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if (depth > 6)
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char sub[PATH_MAX];
+		bool seen = false;
+
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
+			continue;
+		if (in_net) {
+			for (size_t i = 0; i < known->n; i++)
+				seen |= streq(known->v[i].real, sub);
+			if (!seen)
+				check_iface(u, e->d_name, sub, out);
+			continue;
+		}
+		walk_nets(u, sub, depth + 1, streq(e->d_name, "net"), known, out);
+	}
+	closedir(d);
+}
+
 static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->net, "net");
 
-	for (size_t i = 0; i < c->n; i++) {
-		const struct cls *n = &c->v[i];
-		_cleanup_free_ char *oper = NULL;
-		_cleanup_free_ char *addrs = NULL;
-		char *master = NULL;
-
-		if (!below(n->real, devreal))
-			continue;
-		oper = read_at(n->real, "operstate");
-		if (host_readlink_base(&master, "/sys/class/net/%s/master", n->name) ==
-		    0) {
-			const char *kind = "a port of bridge";
-			const char *note = "";
-			char *upper = NULL;
-
-			if (host_exists("/sys/class/net/%s/bonding", master))
-				kind = "a member of bond";
-			else if (!host_exists("/sys/class/net/%s/bridge", master))
-				kind = "enslaved to";
-			if (streq(master, "vmbr0"))
-				note = " (Proxmox's management bridge is usually vmbr0)";
-			/* a bond is usually itself a port of the bridge */
-			if (host_readlink_base(&upper, "/sys/class/net/%s/master",
-					       master) == 0) {
-				add_reasonf(
-				    out, USAGE_NET_MASTER,
-				    "its network interface %s is %s %s, which is a port "
-				    "of %s%s%s",
-				    n->name, kind, master,
-				    host_exists("/sys/class/net/%s/bridge", upper)
-					? "bridge "
-					: "",
-				    upper,
-				    streq(upper, "vmbr0") ? " (Proxmox's management "
-							    "bridge is usually vmbr0)"
-							  : "");
-				free(upper);
-			} else {
-				add_reasonf(out, USAGE_NET_MASTER,
-					    "its network interface %s is %s %s%s",
-					    n->name, kind, master, note);
-			}
-			free(master);
-		}
-		if (!u->addrs_loaded) {
-			u->addrs_loaded = true;
-			if (host_is_real())
-				load_addrs_real(u);
-			else
-				load_addrs_fake(u);
-		}
-		addrs = addr_phrase(u, n->name);
-		if (addrs)
-			add_reasonf(out, USAGE_NET_ADDR,
-				    "its network interface %s has %s (link %s)", n->name,
-				    addrs, oper ? oper : "state unknown");
-	}
+	for (size_t i = 0; i < c->n; i++)
+		if (below(c->v[i].real, devreal))
+			check_iface(u, c->v[i].name, c->v[i].real, out);
+	walk_nets(u, devreal, 0, false, c, out);
 }
 
 /* Firmware framebuffers sit on the boot display without a link to it. */
