@@ -1099,24 +1099,50 @@ static void check_open(struct usage_ctx *u, const char *target, enum usage_kind 
 	}
 }
 
+static bool drm_node_name(const char *name)
+{
+	/* card0-DP-1 and the like are connectors, not nodes */
+	return (startswith(name, "card") || startswith(name, "renderD")) && !strchr(name, '-');
+}
+
+static void check_drm_node(struct usage_ctx *u, const char *name, struct usage_list *out)
+{
+	char target[PATH_MAX], subject[PATH_MAX + 32];
+
+	snprintf(target, sizeof(target), "/dev/dri/%s", name);
+	snprintf(subject, sizeof(subject), "its DRM node %s", target);
+	check_open(u, target, USAGE_DRM_OPEN, subject, out);
+}
+
 static void check_drm(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->drm, "drm");
+	char dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
 
-	for (size_t i = 0; i < c->n; i++) {
-		const struct cls *n = &c->v[i];
-		char target[PATH_MAX], subject[PATH_MAX + 32];
+	for (size_t i = 0; i < c->n; i++)
+		if (drm_node_name(c->v[i].name) && below(c->v[i].real, devreal))
+			check_drm_node(u, c->v[i].name, out);
+	/* nodes in the device's own drm/ directory that /sys/class/drm lacks */
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/drm", devreal) >= sizeof(dir))
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char sub[PATH_MAX * 2];
+		bool seen = false;
 
-		/* card0-DP-1 and the like are connectors, not nodes */
-		if ((!startswith(n->name, "card") && !startswith(n->name, "renderD")) ||
-		    strchr(n->name, '-'))
+		if (!drm_node_name(e->d_name))
 			continue;
-		if (!below(n->real, devreal))
-			continue;
-		snprintf(target, sizeof(target), "/dev/dri/%s", n->name);
-		snprintf(subject, sizeof(subject), "its DRM node %s", target);
-		check_open(u, target, USAGE_DRM_OPEN, subject, out);
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		for (size_t i = 0; i < c->n; i++)
+			seen |= streq(c->v[i].real, sub);
+		if (!seen)
+			check_drm_node(u, e->d_name, out);
 	}
+	closedir(d);
 }
 
 int usage_check_vfio_group(struct usage_ctx *u, int group, struct usage_list *out)
