@@ -641,49 +641,73 @@ static bool nvme_ns_name(const char *n)
 }
 
 /*
- * Block devices found by walking the device's own sysfs subtree, for trees
- * whose /sys/class/block does not list them: a directory with a dev file
- * below a "block" directory (SCSI, virtio: .../block/sda) or named like an
- * NVMe namespace (.../nvme/nvme0/nvme0n1).  Links are not followed.
+ * A depth-first walk of a device's own sysfs subtree, for trees whose
+ * /sys/class directories do not list everything below the device.  Links
+ * are not followed.  The visitor gets each directory with the flag its
+ * parent returned, and returns the flag for the directory's children, or
+ * -1 to skip them.
  */
-static void walk_blocks(struct usage_ctx *u, const char *dir, int depth, bool in_block,
-			struct clsset *known, struct usage_list *out)
+struct walk {
+	struct usage_ctx *u;
+	const struct clsset *known; /* found through /sys/class already */
+	struct usage_list *out;
+	int (*visit)(struct walk *w, const char *path, const char *name, int flag);
+	int max_depth;
+};
+
+static void walk_tree(struct walk *w, const char *dir, int depth, int flag)
 {
 	struct dirent *e;
 	DIR *d;
 
-	if (depth > 12)
+	if (depth > w->max_depth)
 		return;
 	d = opendir(dir);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
 		char sub[PATH_MAX];
-		bool blk, seen = false;
+		int child;
 
 		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
 			continue;
-		blk = (in_block || nvme_ns_name(e->d_name)) && exists_at(sub, "dev");
-		for (size_t i = 0; blk && i < known->n; i++)
-			seen |= streq(known->v[i].real, sub);
-		if (blk && !seen)
-			report_block(u, e->d_name, sub, out);
-		walk_blocks(u, sub, depth + 1, in_block || streq(e->d_name, "block"), known,
-			    out);
+		child = w->visit(w, sub, e->d_name, flag);
+		if (child >= 0)
+			walk_tree(w, sub, depth + 1, child);
 	}
 	closedir(d);
+}
+
+static bool known_real(const struct clsset *c, const char *real)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (streq(c->v[i].real, real))
+			return true;
+	return false;
+}
+
+/* A block device: a directory with a dev file below a "block" directory
+ * (SCSI, virtio: .../block/sda) or named like an NVMe namespace
+ * (.../nvme/nvme0/nvme0n1). flag: below a "block" directory. */
+static int visit_block(struct walk *w, const char *path, const char *name, int in_block)
+{
+	if ((in_block || nvme_ns_name(name)) && exists_at(path, "dev") &&
+	    !known_real(w->known, path))
+		report_block(w->u, name, path, w->out);
+	return in_block || streq(name, "block");
 }
 
 static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->block, "block");
+	struct walk w = { u, c, out, visit_block, 12 };
 
 	for (size_t i = 0; i < c->n; i++)
 		if (below(c->v[i].real, devreal))
 			report_block(u, c->v[i].name, c->v[i].real, out);
-	walk_blocks(u, devreal, 0, false, c, out);
+	walk_tree(&w, devreal, 0, 0);
 }
 
 static void add_addr(struct usage_ctx *u, const char *ifname, const char *addr,
@@ -882,48 +906,26 @@ static void check_iface(struct usage_ctx *u, const char *name, const char *real,
 			    addrs, oper ? oper : "state unknown");
 }
 
-/* Interfaces below the device not listed in /sys/class/net: every
- * directory inside a "net" directory of its subtree (.../net/eno1,
- * .../virtio1/net/ens18).  Links are not followed. */
-static void walk_nets(struct usage_ctx *u, const char *dir, int depth, bool in_net,
-		      struct clsset *known, struct usage_list *out)
+/* An interface: a directory inside a "net" directory (.../net/eno1,
+ * .../virtio1/net/ens18). flag: the parent is a "net" directory. */
+static int visit_net(struct walk *w, const char *path, const char *name, int in_net)
 {
-	struct dirent *e;
-	DIR *d;
-
-	if (depth > 6)
-		return;
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char sub[PATH_MAX];
-		bool seen = false;
-
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
-			continue;
-		if (in_net) {
-			for (size_t i = 0; i < known->n; i++)
-				seen |= streq(known->v[i].real, sub);
-			if (!seen)
-				check_iface(u, e->d_name, sub, out);
-			continue;
-		}
-		walk_nets(u, sub, depth + 1, streq(e->d_name, "net"), known, out);
-	}
-	closedir(d);
+	if (!in_net)
+		return streq(name, "net");
+	if (!known_real(w->known, path))
+		check_iface(w->u, name, path, w->out);
+	return -1;
 }
 
 static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->net, "net");
+	struct walk w = { u, c, out, visit_net, 6 };
 
 	for (size_t i = 0; i < c->n; i++)
 		if (below(c->v[i].real, devreal))
 			check_iface(u, c->v[i].name, c->v[i].real, out);
-	walk_nets(u, devreal, 0, false, c, out);
+	walk_tree(&w, devreal, 0, 0);
 }
 
 /* Firmware framebuffers sit on the boot display without a link to it. */
@@ -1132,14 +1134,11 @@ static void check_drm(struct usage_ctx *u, const char *devreal, struct usage_lis
 		return;
 	while ((e = readdir(d))) {
 		char sub[PATH_MAX * 2];
-		bool seen = false;
 
 		if (!drm_node_name(e->d_name))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
-		for (size_t i = 0; i < c->n; i++)
-			seen |= streq(c->v[i].real, sub);
-		if (!seen)
+		if (!known_real(c, sub))
 			check_drm_node(u, e->d_name, out);
 	}
 	closedir(d);
