@@ -394,23 +394,3 @@ int hostpci_expand(struct hostpci *h, const struct strv *present, char **err)
 	return 0;
 }
 
-int hostpci_list_present(struct strv *out)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int r;
-
-	r = host_path(path, sizeof(path), "/sys/bus/pci/devices");
-	if (r < 0)
-		return r;
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			strv_add(out, de->d_name);
-	closedir(d);
-	strv_sort(out);
-	return 0;
-}

@@ -74,7 +74,4 @@ void hostpci_probe_present(const char *id, struct strv *present);
  */
 int hostpci_expand(struct hostpci *h, const struct strv *present, char **err);
 
-/* The names in <root>/sys/bus/pci/devices, sorted. */
-int hostpci_list_present(struct strv *out);
-
 #endif

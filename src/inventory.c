@@ -595,12 +595,3 @@ void pdev_freev(struct pdev **v, size_t n)
 		pdev_free(v[i]);
 	free(v);
 }
-
-bool pdev_vfio_ready(const struct pdev *d)
-{
-	if (!d)
-		return false;
-	if (d->vfio_dev || !d->driver)
-		return true;
-	return streq(d->driver, "vfio-pci") || streq(d->driver, "pci-stub");
-}

@@ -94,14 +94,6 @@ int inventory_group_members(int group, struct strv *out);
 void pdev_free(struct pdev *d);
 void pdev_freev(struct pdev **v, size_t n);
 
-/*
- * True when QEMU can use the endpoint d as it is: bound to vfio-pci or a
- * vfio variant driver (vfio-dev/ or driver "vfio-pci"), bound to pci-stub,
- * or unbound (kernel-facts.md, "IOMMU group viability").  Bridges are the
- * caller's business (they are fine on pcieport).
- */
-bool pdev_vfio_ready(const struct pdev *d);
-
 /* Parse "DDDD:BB:DD.F" (hex, case-insensitive); -EINVAL if malformed. */
 int pdev_parse_bdf(const char *s, unsigned *domain, unsigned *bus, unsigned *dev,
 		   unsigned *func);

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "testutil.h"
 #include "host.h"
+#include "inventory.h"
 #include "hostpci.h"
 #include "pveconf.h"
 
@@ -243,7 +244,7 @@ static void test_expand(void **state)
 				     "mkdir /sys/bus/pci/devices/10000:e1:00.0\n"),
 			 0);
 	assert_int_equal(host_setup(fx_root(fx), "pve1"), 0);
-	assert_int_equal(hostpci_list_present(&present), 0);
+	assert_int_equal(inventory_list(&present), 0);
 	assert_int_equal(present.n, 7);
 	assert_string_equal(present.v[0], "0000:01:00.0"); /* sorted */
 	assert_string_equal(present.v[6], "10000:e1:00.0");
