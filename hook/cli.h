@@ -47,8 +47,8 @@ struct plan_ctx {
 /* Returns an exit status: EXIT_USAGE for an unreadable config or policy. */
 int plan_ctx_make(struct plan_ctx *pc, unsigned vmid);
 void plan_ctx_free(struct plan_ctx *pc);
-json_object *plan_to_json(const struct plan *p, const struct observation *obs);
-void plan_print_text(FILE *f, const struct plan *p, const struct observation *obs);
+json_object *plan_to_json(const struct plan_ctx *pc);
+void plan_print_text(FILE *f, const struct plan_ctx *pc);
 /* Pretty-print a JSON document on stdout. */
 void json_print(json_object *o);
 

@@ -61,11 +61,14 @@ static json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-json_object *plan_to_json(const struct plan *p, const struct observation *obs)
+json_object *plan_to_json(const struct plan_ctx *pc)
 {
+	const struct plan *p = pc->plan;
+	const struct observation *obs = pc->obs;
 	json_object *root = json_object_new_object();
 	json_object *devs = json_object_new_array();
 	json_object *probs = json_object_new_array();
+	json_object *pol = json_object_new_object();
 
 	json_object_object_add(root, "vmid", json_object_new_int64(p->vmid));
 	json_object_object_add(root, "node", json_object_new_string(obs->node));
@@ -89,6 +92,20 @@ json_object *plan_to_json(const struct plan *p, const struct observation *obs)
 		json_object_object_add(o, "action",
 				       json_object_new_string(plan_action_name(pd->action)));
 		json_object_object_add(o, "reason", json_object_new_string(pd->reason));
+		if (pd->obs->usage.n) {
+			json_object *uses = json_object_new_array();
+
+			for (size_t k = 0; k < pd->obs->usage.n; k++) {
+				const struct usage_reason *u = &pd->obs->usage.v[k];
+				json_object *x = json_object_new_object();
+
+				json_object_object_add(
+					x, "kind", json_object_new_string(usage_kind_name(u->kind)));
+				json_object_object_add(x, "what", json_object_new_string(u->what));
+				json_object_array_add(uses, x);
+			}
+			json_object_object_add(o, "uses", uses);
+		}
 		json_object_array_add(devs, o);
 	}
 	for (size_t i = 0; i < p->n_problems; i++) {
@@ -100,11 +117,18 @@ json_object *plan_to_json(const struct plan *p, const struct observation *obs)
 	}
 	json_object_object_add(root, "devices", devs);
 	json_object_object_add(root, "problems", probs);
+	for (int k = 0; k < POLICY_KEY_COUNT; k++)
+		json_object_object_add(pol, policy_key_name(k),
+				       json_object_new_string(policy_value(&pc->pol, k)));
+	json_object_object_add(root, "policy", pol);
 	return root;
 }
 
-void plan_print_text(FILE *f, const struct plan *p, const struct observation *obs)
+void plan_print_text(FILE *f, const struct plan_ctx *pc)
 {
+	const struct plan *p = pc->plan;
+	const struct observation *obs = pc->obs;
+
 	fprintf(f, "VM %u on node %s: %s\n", p->vmid, obs->node,
 		p->ok ? "the start can go ahead." : "the start would be REFUSED.");
 	if (p->n_devs == 0 && p->n_problems == 0)
@@ -122,6 +146,11 @@ void plan_print_text(FILE *f, const struct plan *p, const struct observation *ob
 			d->driver ? d->driver : "(none)", plan_action_name(pd->action),
 			pd->reason);
 	}
+	fprintf(f, "Policy:");
+	for (int k = 0; k < POLICY_KEY_COUNT; k++)
+		fprintf(f, "%s %s = %s (%s)", k ? "," : "", policy_key_name(k),
+			policy_value(&pc->pol, k), policy_origin(&pc->pol, k));
+	fputc('\n', f);
 	if (p->n_problems) {
 		fprintf(f, "Problems:\n");
 		for (size_t i = 0; i < p->n_problems; i++)
@@ -148,11 +177,11 @@ int cmd_plan(struct cli *c)
 	r = plan_ctx_make(&pc, vmid);
 	if (r == EXIT_OK) {
 		if (c->json) {
-			json_object *o = plan_to_json(pc.plan, pc.obs);
+			json_object *o = plan_to_json(&pc);
 			json_print(o);
 			json_object_put(o);
 		} else {
-			plan_print_text(stdout, pc.plan, pc.obs);
+			plan_print_text(stdout, &pc);
 		}
 		r = pc.plan->ok ? EXIT_OK : EXIT_REFUSED;
 	}

@@ -286,7 +286,7 @@ static int pre_start(struct cli *c, unsigned vmid)
 		n_vfio += a == PLAN_BIND || a == PLAN_NONE;
 	}
 	if (!pc.plan->ok) {
-		plan_print_text(stdout, pc.plan, pc.obs);
+		plan_print_text(stdout, &pc);
 		log_refusal(pc.plan);
 		r = EXIT_REFUSED;
 		goto out;
@@ -295,7 +295,7 @@ static int pre_start(struct cli *c, unsigned vmid)
 		log_info("VM %u has no hostpci devices: nothing to do", vmid);
 		goto out;
 	}
-	plan_print_text(stdout, pc.plan, pc.obs);
+	plan_print_text(stdout, &pc);
 	fflush(stdout);
 	if (c->dry_run)
 		goto out;

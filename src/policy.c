@@ -106,14 +106,6 @@ void policy_clear(struct policy *p)
 	policy_defaults(p);
 }
 
-void policy_copy(struct policy *dst, const struct policy *src)
-{
-	*dst = *src;
-	dst->reset_methods = src->reset_methods ? xstrdup(src->reset_methods) : NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(dst->origin); i++)
-		dst->origin[i] = src->origin[i] ? xstrdup(src->origin[i]) : NULL;
-}
-
 /* ---- values ------------------------------------------------------------ */
 
 /* One layer of settings: which keys it sets, their values, where from. */

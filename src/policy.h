@@ -98,9 +98,6 @@ int policy_load(unsigned vmid, const char *description, struct policy *p, char *
 /* Free what *p holds and reset it to the defaults. */
 void policy_clear(struct policy *p);
 
-/* Copy src into *dst (dst is initialised; free it with policy_clear). */
-void policy_copy(struct policy *dst, const struct policy *src);
-
 const char *policy_rebind_name(enum policy_rebind r);
 const char *policy_reset_name(enum policy_reset r); /* "auto", "off", "methods" */
 const char *policy_steal_name(enum policy_steal s);

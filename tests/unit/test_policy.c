@@ -332,23 +332,6 @@ static void test_load(void **state)
 	fx_free(fx, 0);
 }
 
-static void test_copy(void **state)
-{
-	struct policy a, b;
-	char *err = NULL;
-
-	(void)state;
-	policy_defaults(&a);
-	assert_int_equal(policy_parse_description("vfiohook: reset=flr", 100, &a, &err),
-			 0);
-	policy_copy(&b, &a);
-	policy_clear(&a);
-	assert_string_equal(b.reset_methods, "flr");
-	assert_string_equal(policy_origin(&b, POLICY_KEY_RESET),
-			    "VM 100 description line 1");
-	policy_clear(&b);
-}
-
 /* The shipped example parses as it is (all defaults), and with its
  * settings uncommented it gives what its comments say. */
 static void test_example_file(void **state)
@@ -412,7 +395,6 @@ int main(void)
 	    cmocka_unit_test(test_bad_file),
 	    cmocka_unit_test(test_bad_description),
 	    cmocka_unit_test(test_load),
-	    cmocka_unit_test(test_copy),
 	    cmocka_unit_test(test_example_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
