@@ -216,16 +216,6 @@ out:
 	return r;
 }
 
-static void add_group(struct observation *obs, int group)
-{
-	for (size_t i = 0; i < obs->n_groups; i++)
-		if (obs->groups[i].group == group)
-			return;
-	obs->groups = xrealloc(obs->groups, (obs->n_groups + 1) * sizeof(*obs->groups));
-	memset(&obs->groups[obs->n_groups], 0, sizeof(*obs->groups));
-	obs->groups[obs->n_groups++].group = group;
-}
-
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
 {
 	struct observation *obs = xcalloc(1, sizeof(*obs));
@@ -269,7 +259,6 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		/* Proxmox binds the group only for vfio entries without mdev */
 		if (od->keep || od->mdev || od->dev->group < 0)
 			continue;
-		add_group(obs, od->dev->group);
 		if (inventory_group_members(od->dev->group, &members) < 0)
 			continue;
 		for (size_t k = 0; k < members.n; k++) {
@@ -289,8 +278,6 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		errf(err, "cannot read the host's mounts and processes: %s", strerror(-r));
 		goto fail;
 	}
-	for (size_t i = 0; i < obs->n_groups; i++)
-		usage_check_vfio_group(uctx, obs->groups[i].group, &obs->groups[i].open_by);
 	holders = holders_load(vm->vmid);
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		struct obs_dev *od = &obs->devs[i];
@@ -302,8 +289,6 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		od->held_by = holders_find(holders, od->dev->bdf);
 	}
 	holders_free(holders);
-	/* our own running QEMU holding the group is not a conflict for `plan`
-	 * of a running VM, but it is for a start: keep it, the message names it */
 	usage_close(uctx);
 	for (size_t i = 0; i < n_named; i++)
 		free(nv[i].bdf);

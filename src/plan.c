@@ -58,9 +58,6 @@ void observation_free(struct observation *obs)
 		usage_list_clear(&obs->devs[i].usage);
 	}
 	free(obs->devs);
-	for (size_t i = 0; i < obs->n_groups; i++)
-		usage_list_clear(&obs->groups[i].open_by);
-	free(obs->groups);
 	for (size_t i = 0; i < obs->n_problems; i++) {
 		free(obs->problems[i].id);
 		free(obs->problems[i].message);
@@ -70,25 +67,27 @@ void observation_free(struct observation *obs)
 	free(obs);
 }
 
-static const struct usage_list *group_open_by(const struct observation *obs, int group)
-{
-	for (size_t i = 0; i < obs->n_groups; i++)
-		if (obs->groups[i].group == group && obs->groups[i].open_by.n > 0)
-			return &obs->groups[i].open_by;
-	return NULL;
-}
-
-/* "a; b; c" from a usage list */
-static char *join_usage(const struct usage_list *l)
+/*
+ * "a; b; c" from the reasons in l that are (open == true) or are not
+ * (open == false) an open vfio node, or NULL when there are none.  An open
+ * vfio node means another VM or process has the device: no policy may
+ * override that, while what the host itself uses, steal = force may take.
+ */
+static char *join_usage(const struct usage_list *l, bool open)
 {
 	size_t len = 1;
 	char *s;
 
 	for (size_t i = 0; i < l->n; i++)
-		len += strlen(l->v[i].what) + 2;
+		if ((l->v[i].kind == USAGE_VFIO_OPEN) == open)
+			len += strlen(l->v[i].what) + 2;
+	if (len == 1)
+		return NULL;
 	s = xcalloc(1, len);
 	for (size_t i = 0; i < l->n; i++) {
-		if (i)
+		if ((l->v[i].kind == USAGE_VFIO_OPEN) != open)
+			continue;
+		if (*s)
 			strcat(s, "; ");
 		strcat(s, l->v[i].what);
 	}
@@ -105,20 +104,18 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 		     const struct policy *pol, bool *forced)
 {
 	const struct pdev *d = od->dev;
-	const struct usage_list *open_by;
 	const struct obs_dev *via = od->hostpci < 0 ? &obs->devs[od->via] : NULL;
+	_cleanup_free_ char *open_by = join_usage(&od->usage, true);
+	_cleanup_free_ char *what = join_usage(&od->usage, false);
 
 	*forced = false;
 	if (d->group < 0)
 		return xasprintf("has no IOMMU group: the IOMMU is off or not supported; enable "
 				 "VT-d/AMD-Vi in the firmware and boot with intel_iommu=on "
 				 "(Intel) or amd_iommu=on (AMD)");
-	open_by = group_open_by(obs, d->group);
-	if (open_by) {
-		_cleanup_free_ char *who = join_usage(open_by);
+	if (open_by)
 		return xasprintf("IOMMU group %d is in use: %s; stop that VM or process first",
-				 d->group, who);
-	}
+				 d->group, open_by);
 	if (od->reserved_by)
 		return xasprintf("Proxmox has reserved it for VM %u "
 				 "(/run/qemu-server/pci-id-reservations); stop VM %u first",
@@ -127,9 +124,7 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 		return xasprintf("VM %u holds it (vfiohook journal /run/vfiohook/%u.json); stop "
 				 "VM %u first, or run 'vfiohook release %u' if it is not running",
 				 od->held_by, od->held_by, od->held_by, od->held_by);
-	if (od->usage.n > 0) {
-		_cleanup_free_ char *what = join_usage(&od->usage);
-
+	if (what) {
 		if (pol && pol->steal == POLICY_STEAL_FORCE) {
 			*forced = true;
 			return xasprintf("taken although the host uses it (steal=force): %s", what);

@@ -31,7 +31,8 @@ struct obs_dev {
 				 * whose group brought it in */
 	bool keep;              /* its hostpci entry says driver=keep */
 	bool mdev;              /* its hostpci entry uses a mediated device type */
-	struct usage_list usage; /* reasons the host uses it */
+	struct usage_list usage; /* reasons the host (or, USAGE_VFIO_OPEN, another
+				  * VM or process) uses it */
 	unsigned reserved_by;   /* another VM holding a live Proxmox reservation, or 0 */
 	unsigned held_by;       /* another VM whose vfiohook journal holds it, or 0 */
 };
@@ -47,12 +48,6 @@ struct observation {
 	bool is_template;
 	struct obs_dev *devs;
 	size_t n_devs;
-	/* per IOMMU group, processes that hold /dev/vfio/<group> open */
-	struct obs_group {
-		int group;
-		struct usage_list open_by;
-	} *groups;
-	size_t n_groups;
 	struct obs_problem *problems; /* found while observing: missing devices,
 				       * mappings that do not match, no IOMMU */
 	size_t n_problems;

@@ -161,16 +161,10 @@ static void test_conflicts_with_other_vms(void **state)
 	struct plan *p;
 
 	(void)state;
-	add(o, "0000:01:00.0", 13, "vfio-pci", 0, -1);
+	use(add(o, "0000:01:00.0", 13, "vfio-pci", 0, -1), USAGE_VFIO_OPEN,
+	    "/dev/vfio/13 is open by kvm (VM 103)", 103);
 	add(o, "0000:02:00.0", 14, "nvidia", 1, -1)->reserved_by = 101;
 	add(o, "0000:03:00.0", 15, "nvidia", 2, -1)->held_by = 102;
-	o->groups = xcalloc(1, sizeof(*o->groups));
-	o->n_groups = 1;
-	o->groups[0].group = 13;
-	o->groups[0].open_by.v = xcalloc(1, sizeof(struct usage_reason));
-	o->groups[0].open_by.n = 1;
-	o->groups[0].open_by.v[0].what = xstrdup("/dev/vfio/13 is open by kvm (VM 103)");
-	o->groups[0].open_by.v[0].other_vmid = 103;
 	p = mkplan(o, POLICY_STEAL_FORCE); /* force never overrides another VM */
 	assert_false(p->ok);
 	assert_int_equal(p->devs[0].action, PLAN_REFUSE);
