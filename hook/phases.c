@@ -64,12 +64,68 @@ static char *other_holder(struct usage_ctx *u, const struct holders *h, const st
 	return why;
 }
 
+/* What post-stop does with one journaled device. */
+enum gb_kind {
+	GB_DONE,  /* already given back */
+	GB_LEAVE, /* not ours to touch (gone, another holder, found on vfio-pci) */
+	GB_STAY,  /* reset, then stays on vfio-pci */
+	GB_MOVE,  /* reset, then to *target (NULL: the kernel's choice, or none) */
+};
+
+/*
+ * Decide, without changing anything, what to do with jd under pol.  *why
+ * (allocated, may stay NULL) says it for the log; for GB_MOVE, *target and
+ * *probe are the arguments of bind_give_back().
+ */
+static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
+			   struct usage_ctx *u, const struct holders *h, const char **target,
+			   bool *probe, char **why)
+{
+	*target = NULL;
+	*probe = true;
+	*why = NULL;
+	if (jd->state == JDEV_RELEASED)
+		return GB_DONE;
+	if (!host_exists("/sys/bus/pci/devices/%s", jd->bdf)) {
+		*why = xasprintf("%s is gone from the host (removed or hot-unplugged); nothing to "
+				 "give back",
+				 jd->bdf);
+		return GB_LEAVE;
+	}
+	*why = other_holder(u, h, jd);
+	if (*why) {
+		char *w = xasprintf("%s: left alone: %s", jd->bdf, *why);
+		free(*why);
+		*why = w;
+		return GB_LEAVE;
+	}
+	if (jd->state == JDEV_UNTOUCHED && pol->rebind != POLICY_REBIND_HOST)
+		return GB_LEAVE;
+	if (pol->rebind == POLICY_REBIND_NEVER) {
+		*why = xasprintf("%s: stays on vfio-pci (rebind = never)", jd->bdf);
+		return GB_STAY;
+	}
+	if (pol->rebind == POLICY_REBIND_RESTORE) {
+		if (streq(jd->orig_driver, "vfio-pci")) {
+			*why = xasprintf("%s: stays on vfio-pci, where it was before the VM "
+					 "started",
+					 jd->bdf);
+			return GB_STAY;
+		}
+		*target = jd->orig_driver;
+		*probe = jd->orig_driver != NULL;
+	}
+	return GB_MOVE;
+}
+
 /*
  * Give back every device the journal holds, per policy.  `reset` is false
- * when undoing a failed pre-start (QEMU never ran).  Returns 0 when every
- * device was handled (the journal is then removed), -1 otherwise.
+ * when undoing a failed pre-start (QEMU never ran).  With dry_run, only say
+ * what would be done.  Returns 0 when every device was handled (the journal
+ * is then removed), -1 otherwise.
  */
-static int give_back(struct journal *j, const struct policy *pol, bool reset, const char *phase)
+static int give_back(struct journal *j, const struct policy *pol, bool reset, const char *phase,
+		     bool dry_run)
 {
 	struct strv ours = { 0 };
 	struct usage_ctx *u = NULL;
@@ -78,37 +134,38 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 
 	if (usage_open(&u) < 0)
 		u = NULL;
-	set_phase(j, phase, false);
-	if (save(j) < 0) {
-		usage_close(u);
-		holders_free(holders);
-		return -1;
+	if (!dry_run) {
+		set_phase(j, phase, false);
+		if (save(j) < 0) {
+			usage_close(u);
+			holders_free(holders);
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < j->n_devs; i++)
 		strv_add(&ours, j->devs[i].bdf);
 	for (size_t i = 0; i < j->n_devs; i++) {
 		struct jdev *jd = &j->devs[i];
-		_cleanup_free_ char *err = NULL, *drv = NULL, *holder = NULL;
-		const char *target = NULL;
-		bool probe = true;
+		_cleanup_free_ char *err = NULL, *drv = NULL, *why = NULL;
+		const char *target;
+		bool probe;
+		enum gb_kind k = decide(jd, pol, u, holders, &target, &probe, &why);
 		int r;
 
-		if (jd->state == JDEV_RELEASED)
-			continue;
-		if (!host_exists("/sys/bus/pci/devices/%s", jd->bdf)) {
-			log_warn("%s is gone from the host (removed or hot-unplugged); nothing to "
-				 "give back",
-				 jd->bdf);
-			jd->state = JDEV_RELEASED;
-			continue;
-		}
-		holder = other_holder(u, holders, jd);
-		if (holder) {
-			log_warn("%s: left alone: %s", jd->bdf, holder);
-			jd->state = JDEV_RELEASED;
+		if (dry_run) {
+			if (k == GB_LEAVE || k == GB_STAY)
+				log_info("would leave %s", why ? why : jd->bdf);
+			else if (k == GB_MOVE)
+				log_info("%s: would be reset if needed and given back to %s", jd->bdf,
+					 target ? target : probe ? "the kernel's choice of driver"
+								 : "no driver");
 			continue;
 		}
-		if (jd->state == JDEV_UNTOUCHED && pol->rebind != POLICY_REBIND_HOST) {
+		if (k == GB_DONE)
+			continue;
+		if (k == GB_LEAVE) {
+			if (why)
+				log_warn("%s", why);
 			jd->state = JDEV_RELEASED;
 			continue;
 		}
@@ -132,26 +189,18 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 					 err);
 			}
 		}
-		if (pol->rebind == POLICY_REBIND_NEVER) {
-			log_info("%s: stays on vfio-pci (rebind = never)", jd->bdf);
+		if (k == GB_STAY) {
+			log_info("%s", why);
 			jd->state = JDEV_RELEASED;
 			continue;
-		}
-		if (pol->rebind == POLICY_REBIND_RESTORE) {
-			target = jd->orig_driver;
-			if (streq(target, "vfio-pci")) {
-				log_info("%s: stays on vfio-pci, where it was before the VM started",
-					 jd->bdf);
-				jd->state = JDEV_RELEASED;
-				continue;
-			}
-			probe = target != NULL;
 		}
 		jd->state = JDEV_RELEASING;
 		if (save(j) < 0) {
 			failed++;
 			break;
 		}
+		free(err);
+		err = NULL;
 		r = bind_give_back(jd->bdf, target, probe, &err);
 		if (r < 0) {
 			log_err("%s", err);
@@ -167,6 +216,8 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 	strv_clear(&ours);
 	usage_close(u);
 	holders_free(holders);
+	if (dry_run)
+		return 0;
 	if (failed) {
 		save(j);
 		return -1;
@@ -195,10 +246,35 @@ static void load_policy(unsigned vmid, struct policy *pol)
 	vm_free(vm);
 }
 
-static int release(unsigned vmid, const char *phase, bool by_hand)
+/* post-stop for the VM of the loaded journal j (freed by the caller). */
+static int release_journal(struct journal *j, const char *phase, bool by_hand, bool dry_run)
+{
+	struct policy pol;
+	int r;
+
+	if (observe_vm_running(j->vmid)) {
+		log_err("VM %u is running: its devices cannot be given back now; stop it first",
+			j->vmid);
+		return EXIT_REFUSED;
+	}
+	load_policy(j->vmid, &pol);
+	log_info("VM %u: %s %zu device(s) (rebind = %s)", j->vmid,
+		 dry_run ? "would give back" : "giving back", j->n_devs,
+		 policy_rebind_name(pol.rebind));
+	r = give_back(j, &pol, true, phase, dry_run);
+	if (r == 0 && !dry_run)
+		log_info("VM %u: all devices given back", j->vmid);
+	else if (r < 0 && by_hand)
+		log_err("VM %u: some devices could not be given back; the journal stays in "
+			"/run/vfiohook/%u.json",
+			j->vmid, j->vmid);
+	policy_clear(&pol);
+	return r == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
+static int release(unsigned vmid, const char *phase, bool by_hand, bool dry_run)
 {
 	struct journal *j = NULL;
-	struct policy pol;
 	_cleanup_free_ char *err = NULL;
 	int r;
 
@@ -211,25 +287,9 @@ static int release(unsigned vmid, const char *phase, bool by_hand)
 		log_err("%s", err);
 		return EXIT_REFUSED;
 	}
-	if (observe_vm_running(vmid)) {
-		log_err("VM %u is running: its devices cannot be given back now; stop it first",
-			vmid);
-		journal_free(j);
-		return EXIT_REFUSED;
-	}
-	load_policy(vmid, &pol);
-	log_info("VM %u: giving back %zu device(s) (rebind = %s)", vmid, j->n_devs,
-		 policy_rebind_name(pol.rebind));
-	r = give_back(j, &pol, true, phase);
-	if (r == 0)
-		log_info("VM %u: all devices given back", vmid);
-	else if (by_hand)
-		log_err("VM %u: some devices could not be given back; the journal stays in "
-			"/run/vfiohook/%u.json",
-			vmid, vmid);
-	policy_clear(&pol);
+	r = release_journal(j, phase, by_hand, dry_run);
 	journal_free(j);
-	return r == 0 ? EXIT_OK : EXIT_REFUSED;
+	return r;
 }
 
 /* Undo what this pre-start did, after a failure. */
@@ -239,7 +299,7 @@ static void roll_back(struct journal *j, const struct policy *pol)
 
 	log_warn("VM %u: undoing what this start changed", j->vmid);
 	undo.rebind = POLICY_REBIND_RESTORE;
-	give_back(j, &undo, false, "pre-start");
+	give_back(j, &undo, false, "pre-start", false);
 }
 
 static void log_refusal(const struct plan *p)
@@ -264,11 +324,11 @@ static int pre_start(struct cli *c, unsigned vmid)
 
 	/* a release that was interrupted is finished first, from its journal */
 	r = journal_load(vmid, &j, &err);
-	if (r == 0 && !streq(j->phase, "pre-start")) {
+	if (r == 0 && !streq(j->phase, "pre-start") && !c->dry_run) {
 		log_info("VM %u: finishing the interrupted %s first", vmid, j->phase);
+		r = release_journal(j, "release", false, false);
 		journal_free(j);
 		j = NULL;
-		r = release(vmid, "release", false);
 		if (r != EXIT_OK)
 			return r;
 	} else if (r < 0 && r != -ENOENT) {
@@ -426,7 +486,7 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 	if (streq(phase, "pre-start"))
 		r = pre_start(c, vmid);
 	else
-		r = release(vmid, "post-stop", false);
+		r = release(vmid, "post-stop", false, c->dry_run);
 	if (fd >= 0)
 		lock_release(fd);
 	return r;
@@ -442,11 +502,12 @@ int cmd_release(struct cli *c)
 		log_err("usage: vfiohook release VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}
-	if (lock_global(&fd, &err) < 0) {
+	if (!c->dry_run && lock_global(&fd, &err) < 0) {
 		log_err("%s", err);
 		return EXIT_REFUSED;
 	}
-	r = release(vmid, "release", true);
-	lock_release(fd);
+	r = release(vmid, "release", true, c->dry_run);
+	if (fd >= 0)
+		lock_release(fd);
 	return r;
 }
