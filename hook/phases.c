@@ -345,18 +345,17 @@ static int pre_start(struct cli *c, unsigned vmid)
 		n_bind += a == PLAN_BIND;
 		n_vfio += a == PLAN_BIND || a == PLAN_NONE;
 	}
-	if (!pc.plan->ok) {
-		plan_print_text(stdout, &pc);
-		log_refusal(pc.plan);
-		r = EXIT_REFUSED;
-		goto out;
-	}
-	if (pc.plan->n_devs == 0) {
+	if (pc.plan->ok && pc.plan->n_devs == 0) {
 		log_info("VM %u has no hostpci devices: nothing to do", vmid);
 		goto out;
 	}
 	plan_print_text(stdout, &pc);
 	fflush(stdout);
+	if (!pc.plan->ok) {
+		log_refusal(pc.plan);
+		r = EXIT_REFUSED;
+		goto out;
+	}
 	if (c->dry_run)
 		goto out;
 	if (n_vfio == 0 && !j) {

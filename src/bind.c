@@ -165,11 +165,10 @@ int bind_give_back(const char *bdf, const char *driver, bool do_probe, char **er
 			return r;
 		log_info("%s: back on %s", bdf, driver);
 	} else if (do_probe) {
-		_cleanup_free_ char *now = NULL;
+		/* the override was cleared before the probe, so the kernel chose
+		 * by ids (a vfio-pci.ids= table may pick vfio-pci again) */
+		_cleanup_free_ char *now = bind_current_driver(bdf);
 
-		/* clearing after the probe would let a matching vfio-pci id
-		 * table win anyway; clear first, it is already cleared above */
-		now = bind_current_driver(bdf);
 		log_info("%s: the kernel chose %s", bdf, now ? now : "no driver");
 	} else {
 		log_info("%s: left without a driver, as it was before", bdf);
