@@ -12,19 +12,12 @@
 
 #include "cli.h"
 #include "host.h"
+#include "inventory.h"
 #include "journal.h"
 #include "log.h"
 #include "observe.h"
 #include "reservation.h"
 #include "usage.h"
-
-struct held {
-	char bdf[16];
-	int group;
-	unsigned vmid;
-	const char *how;
-	char *detail;
-};
 
 static int list_vfio_bound(struct strv *out)
 {
@@ -39,9 +32,9 @@ static int list_vfio_bound(struct strv *out)
 		return errno == ENOENT ? 0 : -errno;
 	while ((e = readdir(d))) {
 		unsigned a, b, c2, f;
-		char tail;
 
-		if (sscanf(e->d_name, "%x:%x:%x.%x%c", &a, &b, &c2, &f, &tail) == 4)
+		/* the driver's directory also has bind, unbind, new_id, module... */
+		if (pdev_parse_bdf(e->d_name, &a, &b, &c2, &f) == 0)
 			strv_add(out, e->d_name);
 	}
 	closedir(d);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "inventory.h"
 #include "log.h"
 
 #define RESET_TIMEOUT_MS 30000
@@ -79,9 +80,8 @@ static bool bus_is_ours(const char *bdf, const struct strv *ours, char **who)
 		return false;
 	while ((e = readdir(d))) {
 		unsigned a, b, c, f;
-		char tail;
 
-		if (sscanf(e->d_name, "%x:%x:%x.%x%c", &a, &b, &c, &f, &tail) != 4)
+		if (pdev_parse_bdf(e->d_name, &a, &b, &c, &f) < 0)
 			continue;
 		if (!strv_contains(ours, e->d_name)) {
 			*who = xstrdup(e->d_name);
