@@ -116,7 +116,13 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 
 	r = inventory_get(inv, bdf, 0, &d);
 	if (r < 0) {
-		observation_add_problem(obs, bdf, "cannot read device %s: %s", bdf, strerror(-r));
+		/* libpci's own words name the sysfs file it could not read */
+		const char *why = r == -EIO ? inventory_error(inv) : NULL;
+
+		observation_add_problem(obs, bdf,
+					"cannot read device %s: %s; the start is refused until "
+					"its sysfs entry reads cleanly (check dmesg)",
+					bdf, why ? why : strerror(-r));
 		return r;
 	}
 	obs->devs = xrealloc(obs->devs, (obs->n_devs + 1) * sizeof(*obs->devs));
