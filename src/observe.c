@@ -163,11 +163,14 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 					goto out;
 			}
 			m = mapping_find(maps, h->mapping);
-			for (size_t k = 0; m && k < m->n_maps; k++)
-				for (size_t p = 0; streq(m->maps[k].node, host_node()) &&
-						   p < m->maps[k].path.n;
-				     p++)
-					hostpci_probe_present(m->maps[k].path.v[p], &present);
+			for (size_t k = 0; m && k < m->n_maps; k++) {
+				const struct pci_map_entry *me = &m->maps[k];
+
+				if (!streq(me->node, host_node()))
+					continue;
+				for (size_t p = 0; p < me->path.n; p++)
+					hostpci_probe_present(me->path.v[p], &present);
+			}
 			if (!m) {
 				observation_add_problem(
 					obs, id,
@@ -250,16 +253,13 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		struct strv members = { 0 };
 		size_t self;
 
-		if (at >= 0) {
-			/* came in earlier as a companion: it is an entry device itself */
-			od = &obs->devs[at];
-			od->hostpci = nv[i].hostpci;
-			od->via = -1;
-		} else if (add_dev(obs, inv, nv[i].bdf, nv[i].hostpci, -1) < 0) {
+		if (at < 0 && add_dev(obs, inv, nv[i].bdf, nv[i].hostpci, -1) < 0)
 			continue;
-		}
 		self = at >= 0 ? (size_t)at : obs->n_devs - 1;
 		od = &obs->devs[self];
+		/* one that came in earlier as a companion is an entry device itself */
+		od->hostpci = nv[i].hostpci;
+		od->via = -1;
 		od->keep = nv[i].keep;
 		od->mdev = nv[i].mdev;
 		/* Proxmox binds the group only for vfio entries without mdev */
