@@ -130,6 +130,21 @@ killrun() { "$@" >"$T_TMP/k.out" 2>"$T_TMP/k.err"; }
 # last_err: how the killed run ended, for the notes
 last_err() { tail -n1 "$T_TMP/k.err" 2>/dev/null | cut -c1-110; }
 
+# converge LABEL N: after a run killed at write N, bring every device back:
+# odd N by `release`, even N by pre-start again (which also finishes an
+# interrupted release) and post-stop
+converge() {
+	local l=$1 n=$2
+	if ((n % 2)); then
+		run_vh 0 "$l release" release 100
+		back "$l, then release"
+	else
+		run_vh 0 "$l pre-start again" 100 pre-start && on_vfio "$l, then pre-start"
+		run_vh 0 "$l post-stop" 100 post-stop
+		back "$l, then pre-start + post-stop"
+	fi
+}
+
 t_all=$(now)
 # --------------------------------------------------------------- A ---
 section "A. pre-start killed at its Nth write"
@@ -148,14 +163,7 @@ for ((N = 1; N <= MAXN; N++)); do
 	fi
 	[ $rc = 137 ] || not_ok "A N=$N: exit $rc, want 137 (killed) or 0"
 	note "N=$N killed after \"$(last_err)\" -> $(state)"
-	if ((N % 2)); then
-		run_vh 0 "A N=$N release" release 100
-		back "A N=$N, then release"
-	else
-		run_vh 0 "A N=$N pre-start again" 100 pre-start && on_vfio "A N=$N, then pre-start"
-		run_vh 0 "A N=$N post-stop" 100 post-stop
-		back "A N=$N, then pre-start + post-stop"
-	fi
+	converge "A N=$N" $N
 done
 [ -n "$done_a" ] || not_ok "A: pre-start still killed at write $MAXN (raise VFIOHOOK_CRASH_MAXN?)"
 timing "crash-A" "$(elapsed "$t0")" "$((N)) pre-start runs killed/converged"
@@ -179,15 +187,7 @@ for ((N = 1; N <= MAXN; N++)); do
 	fi
 	[ $rc = 137 ] || not_ok "B N=$N: exit $rc, want 137 (killed) or 0"
 	note "N=$N killed after \"$(last_err)\" -> $(state)"
-	if ((N % 2)); then
-		run_vh 0 "B N=$N release" release 100
-		back "B N=$N, then release"
-	else
-		# the next start finishes the interrupted release, then binds
-		run_vh 0 "B N=$N next pre-start" 100 pre-start && on_vfio "B N=$N, then pre-start"
-		run_vh 0 "B N=$N post-stop" 100 post-stop
-		back "B N=$N, then pre-start + post-stop"
-	fi
+	converge "B N=$N" $N
 done
 [ -n "$done_b" ] || not_ok "B: post-stop still killed at write $MAXN"
 timing "crash-B" "$(elapsed "$t0")" "$N post-stop runs killed/converged"
