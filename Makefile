@@ -31,7 +31,7 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
 	-Isrc $(PKG_CFLAGS) -MMD -MP
 
-SRC_C := $(sort $(wildcard src/*.c))
+SRC_C := $(sort $(wildcard src/*/*.c))
 HOOK_C := $(sort $(wildcard hook/*.c))
 UNIT_C := $(sort $(wildcard tests/unit/test_*.c))
 SRC_O := $(SRC_C:%.c=$(BUILD)/%.o)
@@ -119,7 +119,7 @@ install: $(BUILD)/vfiohook
 	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
 
 format:
-	clang-format -i src/*.[ch] hook/*.[ch] tests/*.[ch] tests/unit/*.c
+	clang-format -i src/*/*.[ch] hook/*.[ch] tests/*.[ch] tests/unit/*.c
 
 clean:
 	rm -rf build build-asan build-fuzz

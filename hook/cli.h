@@ -11,11 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "inventory.h"
-#include "observe.h"
-#include "plan.h"
-#include "policy.h"
-#include "pveconf.h"
+#include "engine/prepare.h"
 
 enum {
 	EXIT_OK = 0,
@@ -32,21 +28,6 @@ struct cli {
 	char **argv;
 };
 
-/* "100" → 100; vmids are positive decimal numbers (Proxmox: 100..999999999,
- * but any positive number is accepted here).  Returns 0 or -EINVAL. */
-int cli_parse_vmid(const char *s, unsigned *vmid);
-
-/* The observation and plan of one VM, shared by plan and pre-start. */
-struct plan_ctx {
-	struct vm *vm;
-	struct policy pol;
-	struct inventory *inv;
-	struct observation *obs;
-	struct plan *plan;
-};
-/* Returns an exit status: EXIT_USAGE for an unreadable config or policy. */
-int plan_ctx_make(struct plan_ctx *pc, unsigned vmid);
-void plan_ctx_free(struct plan_ctx *pc);
 json_object *plan_to_json(const struct plan_ctx *pc);
 void plan_print_text(FILE *f, const struct plan_ctx *pc);
 /* Pretty-print a JSON document on stdout. */

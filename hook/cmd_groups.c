@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "inventory.h"
-#include "log.h"
+#include "pci/inventory.h"
+#include "base/log.h"
 
 static int cmp_group(const void *a, const void *b)
 {

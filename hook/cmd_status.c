@@ -11,13 +11,14 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "host.h"
-#include "inventory.h"
-#include "journal.h"
-#include "log.h"
-#include "observe.h"
-#include "reservation.h"
-#include "usage.h"
+#include "base/ids.h"
+#include "base/host.h"
+#include "pci/inventory.h"
+#include "state/journal.h"
+#include "base/log.h"
+#include "engine/observe.h"
+#include "pve/reservation.h"
+#include "pci/usage.h"
 
 static int list_vfio_bound(struct strv *out)
 {
@@ -34,7 +35,7 @@ static int list_vfio_bound(struct strv *out)
 		unsigned a, b, c2, f;
 
 		/* the driver's directory also has bind, unbind, new_id, module... */
-		if (pdev_parse_bdf(e->d_name, &a, &b, &c2, &f) == 0)
+		if (bdf_parse(e->d_name, &a, &b, &c2, &f) == 0)
 			strv_add(out, e->d_name);
 	}
 	closedir(d);

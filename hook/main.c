@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "host.h"
-#include "log.h"
-#include "util.h"
+#include "base/ids.h"
+#include "base/host.h"
+#include "base/log.h"
+#include "base/util.h"
 
 struct command {
 	const char *name;
@@ -50,7 +51,7 @@ static int hook_mode(struct cli *c, int argc, char **argv)
 	bool known = false;
 	int r;
 
-	if (argc != 2 || cli_parse_vmid(argv[0], &vmid) < 0) {
+	if (argc != 2 || vmid_parse(argv[0], &vmid) < 0) {
 		log_err("hook mode takes exactly 'VMID PHASE' with VMID a positive number; see "
 			"'vfiohook --help'");
 		return EXIT_USAGE;
@@ -93,16 +94,6 @@ static void usage(FILE *f)
 		   "  -h, --help    this help\n"
 		   "  --version     print the version\n"
 		   "\nExit status: 0 done, 1 refused or failed, 2 bad usage or input.\n");
-}
-
-int cli_parse_vmid(const char *s, unsigned *vmid)
-{
-	unsigned long long v;
-
-	if (!s || s[0] == '0' || parse_uint(s, 999999999ULL, &v) < 0 || v == 0)
-		return -EINVAL;
-	*vmid = (unsigned)v;
-	return 0;
 }
 
 int main(int argc, char **argv)

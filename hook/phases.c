@@ -15,16 +15,17 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bind.h"
+#include "pci/bind.h"
 #include "cli.h"
-#include "host.h"
-#include "journal.h"
-#include "kmod.h"
-#include "lock.h"
-#include "log.h"
-#include "observe.h"
-#include "reset.h"
-#include "usage.h"
+#include "base/ids.h"
+#include "base/host.h"
+#include "state/journal.h"
+#include "pci/kmod.h"
+#include "state/lock.h"
+#include "base/log.h"
+#include "engine/observe.h"
+#include "pci/reset.h"
+#include "pci/usage.h"
 
 static int save(struct journal *j)
 {
@@ -171,7 +172,8 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 		}
 		drv = bind_current_driver(jd->bdf);
 		if (reset && streq(drv, "vfio-pci")) {
-			r = reset_device(jd->bdf, pol, &ours, &err);
+			r = reset_device(jd->bdf, (enum reset_mode)pol->reset, pol->reset_methods, &ours,
+					 &err);
 			if (r < 0) {
 				_cleanup_free_ char *hung = NULL;
 
@@ -336,9 +338,14 @@ static int pre_start(struct cli *c, unsigned vmid)
 		return EXIT_REFUSED;
 	}
 
-	r = plan_ctx_make(&pc, vmid);
-	if (r != EXIT_OK)
+	free(err);
+	err = NULL;
+	r = plan_ctx_make(&pc, vmid, &err);
+	if (r < 0) {
+		log_err("%s", err);
+		r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;
 		goto out;
+	}
 	for (size_t i = 0; i < pc.plan->n_devs; i++) {
 		enum plan_action a = pc.plan->devs[i].action;
 
@@ -497,7 +504,7 @@ int cmd_release(struct cli *c)
 	unsigned vmid;
 	int fd = -1, r;
 
-	if (c->argc != 1 || cli_parse_vmid(c->argv[0], &vmid) < 0) {
+	if (c->argc != 1 || vmid_parse(c->argv[0], &vmid) < 0) {
 		log_err("usage: vfiohook release VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
+#include "base/host.h"
 
 int fx_test_setup(void **state)
 {

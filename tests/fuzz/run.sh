@@ -29,12 +29,12 @@ mkdir -p "$out/obj" "$out/artifacts"
 # harness only if that harness needs it.
 rm -f "$out/libsrc.a"
 objs=""
-for c in "$top"/src/*.c; do
+for c in "$top"/src/*/*.c; do
 	o=$out/obj/$(basename "$c" .c).o
 	if $CC_FUZZ $cflags -fsanitize=fuzzer-no-link -c -o "$o" "$c" 2>"$o.log"; then
 		objs="$objs $o"
 	else
-		echo "fuzz: warning: src/$(basename "$c") does not build with $CC_FUZZ:"
+		echo "fuzz: warning: ${c#"$top"/} does not build with $CC_FUZZ:"
 		sed 's/^/    /' "$o.log" | head -20
 	fi
 done

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
+#include "base/host.h"
 
 static void test_root_prefix(void **state)
 {

@@ -10,10 +10,10 @@
 
 #include "fixture.h"
 #include "testutil.h"
-#include "host.h"
-#include "inventory.h"
-#include "hostpci.h"
-#include "pveconf.h"
+#include "base/host.h"
+#include "pci/inventory.h"
+#include "pve/hostpci.h"
+#include "pve/pveconf.h"
 
 static struct hostpci *ok(const char *value)
 {

@@ -12,9 +12,10 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
-#include "inventory.h"
-#include "log.h"
+#include "base/ids.h"
+#include "base/host.h"
+#include "pci/inventory.h"
+#include "base/log.h"
 
 struct env {
 	struct fx *fx;
@@ -145,18 +146,18 @@ static void test_bdf_parse(void **state)
 	unsigned dm, b, dv, f;
 
 	(void)state;
-	assert_int_equal(pdev_parse_bdf("0000:0A:1f.7", &dm, &b, &dv, &f), 0);
+	assert_int_equal(bdf_parse("0000:0A:1f.7", &dm, &b, &dv, &f), 0);
 	assert_int_equal(b, 0x0a);
 	assert_int_equal(dv, 0x1f);
 	assert_int_equal(f, 7);
-	assert_int_equal(pdev_parse_bdf("10000:e1:00.0", &dm, &b, &dv, &f), 0);
+	assert_int_equal(bdf_parse("10000:e1:00.0", &dm, &b, &dv, &f), 0);
 	assert_int_equal(dm, 0x10000);
-	assert_int_equal(pdev_parse_bdf("000:01:00.0", &dm, &b, &dv, &f), -EINVAL);
-	assert_int_equal(pdev_parse_bdf("0000:1:00.0", &dm, &b, &dv, &f), -EINVAL);
-	assert_int_equal(pdev_parse_bdf("0000:01:00.10", &dm, &b, &dv, &f), -EINVAL);
-	assert_int_equal(pdev_parse_bdf("0000:01:00", &dm, &b, &dv, &f), -EINVAL);
-	assert_int_equal(pdev_parse_bdf("garbage", &dm, &b, &dv, &f), -EINVAL);
-	assert_int_equal(pdev_parse_bdf(NULL, &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse("000:01:00.0", &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse("0000:1:00.0", &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse("0000:01:00.10", &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse("0000:01:00", &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse("garbage", &dm, &b, &dv, &f), -EINVAL);
+	assert_int_equal(bdf_parse(NULL, &dm, &b, &dv, &f), -EINVAL);
 }
 
 static void test_override_bridge_vfio_reset(void **state)

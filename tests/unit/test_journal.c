@@ -13,8 +13,9 @@
 
 #include "fixture.h"
 #include "testutil.h"
-#include "host.h"
-#include "journal.h"
+#include "base/ids.h"
+#include "base/host.h"
+#include "state/journal.h"
 
 static char *rpath(const char *rel)
 {
@@ -114,7 +115,7 @@ static void test_dev_add(void **state)
 	assert_null(journal_dev_add(j, "1234567:01:00.0"));
 	assert_null(journal_dev_add(j, NULL));
 	assert_int_equal(j->n_devs, 2);
-	assert_true(journal_bdf_valid("10000:e0:06.0"));
+	assert_true(bdf_canonical("10000:e0:06.0"));
 	journal_free(j);
 	journal_free(NULL);
 }

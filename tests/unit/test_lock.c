@@ -15,9 +15,9 @@
 
 #include "fixture.h"
 #include "testutil.h"
-#include "host.h"
-#include "lock.h"
-#include "log.h"
+#include "base/host.h"
+#include "state/lock.h"
+#include "base/log.h"
 
 /* Child exit codes, so the parent can tell what went wrong. */
 /* When set, the child logs at info level to this file. */

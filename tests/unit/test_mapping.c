@@ -11,11 +11,11 @@
 
 #include "fixture.h"
 #include "testutil.h"
-#include "host.h"
-#include "inventory.h"
-#include "hostpci.h"
-#include "mapping.h"
-#include "reservation.h"
+#include "base/host.h"
+#include "pci/inventory.h"
+#include "pve/hostpci.h"
+#include "pve/mapping.h"
+#include "pve/reservation.h"
 
 static struct mapping_cfg *parse_ok(const char *text)
 {

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "plan.h"
-#include "util.h"
+#include "engine/plan.h"
+#include "base/util.h"
 
 static struct pdev *mkdev(const char *bdf, int group, const char *driver)
 {

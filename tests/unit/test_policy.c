@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
-#include "policy.h"
+#include "base/host.h"
+#include "engine/policy.h"
 
 #define CONF "/etc/vfiohook.conf"
 

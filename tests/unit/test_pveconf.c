@@ -10,9 +10,9 @@
 
 #include "fixture.h"
 #include "testutil.h"
-#include "host.h"
-#include "hostpci.h"
-#include "pveconf.h"
+#include "base/host.h"
+#include "pve/hostpci.h"
+#include "pve/pveconf.h"
 
 #define CONF "/etc/pve/qemu-server/100.conf"
 

@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
-#include "reservation.h"
+#include "base/host.h"
+#include "pve/reservation.h"
 
 static const struct reservation *find(const struct reservations *r, const char *id)
 {

@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "fixture.h"
-#include "host.h"
-#include "inventory.h"
-#include "log.h"
-#include "usage.h"
+#include "base/host.h"
+#include "pci/inventory.h"
+#include "base/log.h"
+#include "pci/usage.h"
 
 struct env {
 	struct fx *fx;

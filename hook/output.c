@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Printing a plan: design.md's JSON contract and the text that `plan` and
+ * pre-start show.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "engine/prepare.h"
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *plan_to_json(const struct plan_ctx *pc)
+{
+	const struct plan *p = pc->plan;
+	const struct observation *obs = pc->obs;
+	json_object *root = json_object_new_object();
+	json_object *devs = json_object_new_array();
+	json_object *probs = json_object_new_array();
+	json_object *pol = json_object_new_object();
+
+	json_object_object_add(root, "vmid", json_object_new_int64(p->vmid));
+	json_object_object_add(root, "node", json_object_new_string(obs->node));
+	json_object_object_add(root, "ok", json_object_new_boolean(p->ok));
+	for (size_t i = 0; i < p->n_devs; i++) {
+		const struct plan_dev *pd = &p->devs[i];
+		const struct pdev *d = pd->obs->dev;
+		json_object *o = json_object_new_object();
+		char name[24];
+
+		json_object_object_add(o, "id", json_object_new_string(d->bdf));
+		if (pd->obs->hostpci >= 0) {
+			snprintf(name, sizeof(name), "hostpci%d", pd->obs->hostpci);
+			json_object_object_add(o, "hostpci", json_object_new_string(name));
+		} else {
+			json_object_object_add(o, "hostpci", NULL);
+		}
+		json_object_object_add(o, "group",
+				       d->group >= 0 ? json_object_new_int(d->group) : NULL);
+		json_object_object_add(o, "driver", jstr_or_null(d->driver));
+		json_object_object_add(o, "action",
+				       json_object_new_string(plan_action_name(pd->action)));
+		json_object_object_add(o, "reason", json_object_new_string(pd->reason));
+		if (pd->obs->usage.n) {
+			json_object *uses = json_object_new_array();
+
+			for (size_t k = 0; k < pd->obs->usage.n; k++) {
+				const struct usage_reason *u = &pd->obs->usage.v[k];
+				json_object *x = json_object_new_object();
+
+				json_object_object_add(
+					x, "kind", json_object_new_string(usage_kind_name(u->kind)));
+				json_object_object_add(x, "what", json_object_new_string(u->what));
+				json_object_array_add(uses, x);
+			}
+			json_object_object_add(o, "uses", uses);
+		}
+		json_object_array_add(devs, o);
+	}
+	for (size_t i = 0; i < p->n_problems; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_string(p->problems[i].id));
+		json_object_object_add(o, "message", json_object_new_string(p->problems[i].message));
+		json_object_array_add(probs, o);
+	}
+	json_object_object_add(root, "devices", devs);
+	json_object_object_add(root, "problems", probs);
+	for (int k = 0; k < POLICY_KEY_COUNT; k++)
+		json_object_object_add(pol, policy_key_name(k),
+				       json_object_new_string(policy_value(&pc->pol, k)));
+	json_object_object_add(root, "policy", pol);
+	return root;
+}
+
+void plan_print_text(FILE *f, const struct plan_ctx *pc)
+{
+	const struct plan *p = pc->plan;
+	const struct observation *obs = pc->obs;
+
+	fprintf(f, "VM %u on node %s: %s\n", p->vmid, obs->node,
+		p->ok ? "the start can go ahead." : "the start would be REFUSED.");
+	if (p->n_devs == 0 && p->n_problems == 0)
+		fprintf(f, "  no hostpci devices: nothing to do.\n");
+	for (size_t i = 0; i < p->n_devs; i++) {
+		const struct plan_dev *pd = &p->devs[i];
+		const struct pdev *d = pd->obs->dev;
+		char entry[24] = "  companion", group[16] = "-";
+
+		if (pd->obs->hostpci >= 0)
+			snprintf(entry, sizeof(entry), "  hostpci%d", pd->obs->hostpci);
+		if (d->group >= 0)
+			snprintf(group, sizeof(group), "%d", d->group);
+		fprintf(f, "%-11s %s  group %-4s %-14s %-6s  %s\n", entry, d->bdf, group,
+			d->driver ? d->driver : "(none)", plan_action_name(pd->action),
+			pd->reason);
+	}
+	fprintf(f, "Policy:");
+	for (int k = 0; k < POLICY_KEY_COUNT; k++)
+		fprintf(f, "%s %s = %s (%s)", k ? "," : "", policy_key_name(k),
+			policy_value(&pc->pol, k), policy_origin(&pc->pol, k));
+	fputc('\n', f);
+	if (p->n_problems) {
+		fprintf(f, "Problems:\n");
+		for (size_t i = 0; i < p->n_problems; i++)
+			fprintf(f, "  %s: %s\n", p->problems[i].id, p->problems[i].message);
+	}
+}
+
+void json_print(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * observe: read everything a VM's start depends on — its hostpci entries
+ * resolved to devices (prefix expansion or PCI mappings), their IOMMU group
+ * companions, who uses each, Proxmox's reservations and our journals of
+ * other VMs — into a struct observation for plan_make().
+ */
+#ifndef VFIOHOOK_OBSERVE_H
+#define VFIOHOOK_OBSERVE_H
+
+#include "pci/inventory.h"
+#include "engine/plan.h"
+#include "pve/pveconf.h"
+
+/*
+ * Returns 0 with *out set, also when the start would be refused (devices
+ * missing, a mapping that no longer matches: those are problems in the
+ * observation).  Returns -EINVAL with *err for input that cannot be used at
+ * all (an unreadable mapping file).
+ */
+int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err);
+
+/*
+ * Other VMs' journals, read once: which VM (other than vmid) holds a device
+ * — running, or just through its pre-start.  Used by observe and by
+ * post-stop ("never touch a device another running VM holds").
+ */
+struct holders;
+struct holders *holders_load(unsigned vmid);
+unsigned holders_find(const struct holders *h, const char *bdf); /* vmid or 0 */
+void holders_free(struct holders *h);
+
+/* True when Proxmox's pid file for vmid names a live process. */
+bool observe_vm_running(unsigned vmid);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * observe → plan: the observation is everything a start depends on, read
+ * from the host beforehand (observe.c); plan_make() is a pure function from
+ * it and the policy to a list of actions with reasons (design.md).  What
+ * `vfiohook plan` prints and what pre-start carries out are the same plan.
+ */
+#ifndef VFIOHOOK_PLAN_H
+#define VFIOHOOK_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pci/inventory.h"
+#include "engine/policy.h"
+#include "pci/usage.h"
+
+enum plan_action {
+	PLAN_BIND,   /* will move to vfio-pci */
+	PLAN_NONE,   /* already where QEMU and Proxmox want it */
+	PLAN_KEEP,   /* driver=keep (or the group of such a device): left alone */
+	PLAN_SKIP,   /* bridge, mdev parent, template VM */
+	PLAN_REFUSE, /* unsafe: reason says why; the start is refused */
+};
+
+/* One device the plan looks at, as observed. */
+struct obs_dev {
+	struct pdev *dev;       /* owned */
+	int hostpci;            /* N of the hostpciN entry naming it, -1 for a companion */
+	int via;                /* for a companion: index into obs.devs of the entry device
+				 * whose group brought it in */
+	bool keep;              /* its hostpci entry says driver=keep */
+	bool mdev;              /* its hostpci entry uses a mediated device type */
+	struct usage_list usage; /* reasons the host (or, USAGE_VFIO_OPEN, another
+				  * VM or process) uses it */
+	unsigned reserved_by;   /* another VM holding a live Proxmox reservation, or 0 */
+	unsigned held_by;       /* another VM whose vfiohook journal holds it, or 0 */
+};
+
+struct obs_problem {
+	char *id;      /* device id or "hostpciN" or config path */
+	char *message;
+};
+
+struct observation {
+	unsigned vmid;
+	char *node;
+	bool is_template;
+	struct obs_dev *devs;
+	size_t n_devs;
+	struct obs_problem *problems; /* found while observing: missing devices,
+				       * mappings that do not match, no IOMMU */
+	size_t n_problems;
+};
+
+struct plan_dev {
+	const struct obs_dev *obs; /* points into the observation */
+	enum plan_action action;
+	char *reason;
+};
+
+struct plan {
+	unsigned vmid;
+	bool ok;
+	struct plan_dev *devs; /* same order as observation devs */
+	size_t n_devs;
+	struct obs_problem *problems; /* copies of the observation's plus the plan's own */
+	size_t n_problems;
+	size_t n_forced;              /* host-needed devices taken because steal=force */
+};
+
+/* Pure: no I/O, no logging. */
+int plan_make(const struct observation *obs, const struct policy *pol, struct plan **out);
+void plan_free(struct plan *p);
+const char *plan_action_name(enum plan_action a);
+
+void observation_add_problem(struct observation *obs, const char *id, const char *fmt, ...)
+	_printf_(3, 4);
+void observation_free(struct observation *obs);
+
+#endif

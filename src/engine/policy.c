@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Policy from /etc/vfiohook.conf and the VM's description (policy.h).
+ * Parsing is pure and strict: an unknown key or value is an error, never
+ * silently ignored, because a typo in "steal" or "rebind" changes what
+ * happens to a host's devices.
+ */
+#include "engine/policy.h"
+
+#include <errno.h>
+#include <strings.h>
+
+#include "base/host.h"
+#include "base/ids.h"
+#include "base/util.h"
+
+
+/* clang-format off */
+static const char *const rebind_names[] = {
+	[POLICY_REBIND_RESTORE] = "restore",
+	[POLICY_REBIND_HOST] = "host",
+	[POLICY_REBIND_NEVER] = "never",
+};
+static const char *const reset_names[] = {
+	[POLICY_RESET_AUTO] = "auto",
+	[POLICY_RESET_OFF] = "off",
+	[POLICY_RESET_METHODS] = "methods",
+};
+static const char *const steal_names[] = {
+	[POLICY_STEAL_SAFE] = "safe",
+	[POLICY_STEAL_FORCE] = "force",
+};
+static const char *const key_names[] = {
+	[POLICY_KEY_REBIND] = "rebind",
+	[POLICY_KEY_RESET] = "reset",
+	[POLICY_KEY_STEAL] = "steal",
+};
+/* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
+ * as /sys/bus/pci/devices/X/reset_method takes them. */
+static const char *const reset_methods[] = {
+	"device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus",
+};
+/* clang-format on */
+
+#define NAME_OF(table, v) ((unsigned)(v) < ARRAY_SIZE(table) ? (table)[v] : "invalid")
+
+const char *policy_rebind_name(enum policy_rebind r)
+{
+	return NAME_OF(rebind_names, r);
+}
+
+const char *policy_reset_name(enum policy_reset r)
+{
+	return NAME_OF(reset_names, r);
+}
+
+const char *policy_steal_name(enum policy_steal s)
+{
+	return NAME_OF(steal_names, s);
+}
+
+const char *policy_key_name(enum policy_key k)
+{
+	return NAME_OF(key_names, k);
+}
+
+const char *policy_origin(const struct policy *p, enum policy_key k)
+{
+	if ((unsigned)k < POLICY_KEY_COUNT && p->origin[k])
+		return p->origin[k];
+	return "default";
+}
+
+const char *policy_value(const struct policy *p, enum policy_key k)
+{
+	switch (k) {
+	case POLICY_KEY_REBIND:
+		return policy_rebind_name(p->rebind);
+	case POLICY_KEY_RESET:
+		if (p->reset == POLICY_RESET_METHODS && p->reset_methods)
+			return p->reset_methods;
+		return policy_reset_name(p->reset);
+	case POLICY_KEY_STEAL:
+		return policy_steal_name(p->steal);
+	default:
+		return "invalid";
+	}
+}
+
+void policy_defaults(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->rebind = POLICY_REBIND_RESTORE;
+	p->reset = POLICY_RESET_AUTO;
+	p->steal = POLICY_STEAL_SAFE;
+}
+
+void policy_clear(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->reset_methods);
+	for (size_t i = 0; i < ARRAY_SIZE(p->origin); i++)
+		free(p->origin[i]);
+	policy_defaults(p);
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/* One layer of settings: which keys it sets, their values, where from. */
+struct layer {
+	unsigned vmid; /* 0 = [defaults] */
+	unsigned set;  /* bit per enum policy_key */
+	struct policy val;
+	char *where[POLICY_KEY_COUNT];
+};
+
+static void layer_clear(struct layer *l)
+{
+	policy_clear(&l->val);
+	for (size_t i = 0; i < POLICY_KEY_COUNT; i++)
+		free(l->where[i]);
+}
+
+static int lookup(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcasecmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int parse_key(const char *key, const char *where, enum policy_key *out, char **err)
+{
+	int k = lookup(key_names, ARRAY_SIZE(key_names), key);
+
+	if (k < 0)
+		return errf(err, "%s: unknown key '%s'; known keys: rebind, reset, steal",
+			    where, key);
+	*out = (enum policy_key)k;
+	return 0;
+}
+
+/* "flr, bus" -> "flr bus"; validated against the kernel's method names. */
+static int parse_methods(const char *value, const char *where, char **out, char **err)
+{
+	_cleanup_free_ char *copy = xstrdup(value);
+	struct strv seen = {0};
+	size_t total = 0;
+	char *save = NULL, *res;
+	int r = 0;
+
+	for (char *t = strtok_r(copy, " \t,", &save); t;
+	     t = strtok_r(NULL, " \t,", &save)) {
+		int m = lookup(reset_methods, ARRAY_SIZE(reset_methods), t);
+
+		if (!strcasecmp(t, "auto") || !strcasecmp(t, "off") ||
+		    !strcasecmp(t, "default")) {
+			r = errf(
+			    err,
+			    "%s: bad value '%s' for reset: '%s' cannot be combined with "
+			    "method names; write 'auto', 'off' or a list of methods",
+			    where, value, t);
+			goto out;
+		}
+		if (m < 0) {
+			r = errf(
+			    err,
+			    "%s: bad value '%s' for reset: unknown reset method '%s'; "
+			    "allowed: auto, off, or a space- or comma-separated list of "
+			    "device_specific acpi flr af_flr pm bus cxl_bus",
+			    where, value, t);
+			goto out;
+		}
+		if (strv_contains(&seen, reset_methods[m])) {
+			r = errf(
+			    err,
+			    "%s: bad value '%s' for reset: method '%s' is listed twice",
+			    where, value, reset_methods[m]);
+			goto out;
+		}
+		strv_add(&seen, reset_methods[m]);
+		total += strlen(reset_methods[m]) + 1;
+	}
+	if (seen.n == 0) {
+		r = errf(err,
+			 "%s: no value for reset; allowed: auto, off, or a list of reset "
+			 "methods (device_specific acpi flr af_flr pm bus cxl_bus)",
+			 where);
+		goto out;
+	}
+	res = xcalloc(1, total);
+	for (size_t i = 0; i < seen.n; i++) {
+		if (i)
+			strcat(res, " ");
+		strcat(res, seen.v[i]);
+	}
+	*out = res;
+out:
+	strv_clear(&seen);
+	return r;
+}
+
+/* Parse value for key into l; where is the origin used in messages. */
+static int layer_set(struct layer *l, enum policy_key key, const char *value,
+		     const char *where, char **err)
+{
+	int v;
+
+	if (!*value)
+		return errf(err, "%s: no value for %s", where, key_names[key]);
+	switch (key) {
+	case POLICY_KEY_REBIND:
+		v = lookup(rebind_names, ARRAY_SIZE(rebind_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for rebind; allowed: restore (give the "
+			    "device back to the driver it had), host (let the kernel "
+			    "pick a host driver), never (leave it on vfio-pci)",
+			    where, value);
+		l->val.rebind = (enum policy_rebind)v;
+		break;
+	case POLICY_KEY_RESET:
+		if (!strcasecmp(value, "auto") || !strcasecmp(value, "off")) {
+			free(l->val.reset_methods);
+			l->val.reset_methods = NULL;
+			l->val.reset = !strcasecmp(value, "auto") ? POLICY_RESET_AUTO
+								  : POLICY_RESET_OFF;
+		} else {
+			char *m = NULL;
+			int r = parse_methods(value, where, &m, err);
+
+			if (r < 0)
+				return r;
+			free(l->val.reset_methods);
+			l->val.reset_methods = m;
+			l->val.reset = POLICY_RESET_METHODS;
+		}
+		break;
+	case POLICY_KEY_STEAL:
+		v = lookup(steal_names, ARRAY_SIZE(steal_names), value);
+		if (v < 0)
+			return errf(err,
+				    "%s: bad value '%s' for steal; allowed: safe (refuse "
+				    "devices the host uses), force (take them anyway)",
+				    where, value);
+		l->val.steal = (enum policy_steal)v;
+		break;
+	default:
+		return errf(err, "%s: unknown key", where);
+	}
+	free(l->where[key]);
+	l->where[key] = xstrdup(where);
+	l->set |= 1u << key;
+	return 0;
+}
+
+/* Apply the keys layer l sets on top of p. */
+static void layer_apply(const struct layer *l, struct policy *p)
+{
+	for (unsigned k = 0; k < POLICY_KEY_COUNT; k++) {
+		if (!(l->set & (1u << k)))
+			continue;
+		switch ((enum policy_key)k) {
+		case POLICY_KEY_REBIND:
+			p->rebind = l->val.rebind;
+			break;
+		case POLICY_KEY_RESET:
+			p->reset = l->val.reset;
+			free(p->reset_methods);
+			p->reset_methods =
+			    l->val.reset_methods ? xstrdup(l->val.reset_methods) : NULL;
+			break;
+		case POLICY_KEY_STEAL:
+			p->steal = l->val.steal;
+			break;
+		default:
+			break;
+		}
+		free(p->origin[k]);
+		p->origin[k] = xstrdup(l->where[k]);
+	}
+}
+
+/* ---- text helpers ------------------------------------------------------- */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' || *s == '\v')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\f' || e[-1] == '\v'))
+		*--e = '\0';
+	return s;
+}
+
+/* Cut a comment that starts with '#' or ';' after whitespace. */
+static void cut_comment(char *s)
+{
+	for (char *c = s; *c; c++) {
+		if ((*c == '#' || *c == ';') && c > s &&
+		    (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			return;
+		}
+	}
+}
+
+/* Next line of *text (modified in place), or NULL at the end. */
+static char *next_line(char **text)
+{
+	char *s = *text, *nl;
+
+	if (!s)
+		return NULL;
+	nl = strchr(s, '\n');
+	if (nl) {
+		*nl = '\0';
+		*text = nl + 1;
+	} else {
+		*text = NULL;
+	}
+	return s;
+}
+
+/* ---- the file ----------------------------------------------------------- */
+
+/* "[defaults]" -> 0, "[vm 105]" -> 105; -EINVAL with *err. */
+static int parse_header(char *line, const char *where, unsigned *vmid, char **err)
+{
+	size_t len = strlen(line);
+	unsigned long long id;
+	char *in;
+
+	if (len < 2 || line[len - 1] != ']')
+		return errf(
+		    err,
+		    "%s: bad section header '%s': it does not end with ']'; allowed: "
+		    "[defaults] or [vm VMID]",
+		    where, line);
+	line[len - 1] = '\0';
+	in = trim(line + 1);
+	if (!strcasecmp(in, "defaults")) {
+		*vmid = 0;
+		return 0;
+	}
+	if (!strncasecmp(in, "vm", 2) && (in[2] == ' ' || in[2] == '\t')) {
+		char *num = trim(in + 2);
+
+		if (parse_uint(num, VMID_MAX, &id) == 0 && id >= VMID_MIN) {
+			*vmid = (unsigned)id;
+			return 0;
+		}
+		return errf(
+		    err, "%s: bad section header '[%s]': '%s' is not a VM id (%u to %u)",
+		    where, in, num, VMID_MIN, VMID_MAX);
+	}
+	return errf(err,
+		    "%s: bad section header '[%s]'; allowed: [defaults] or [vm VMID], "
+		    "e.g. [vm 105]",
+		    where, in);
+}
+
+static struct layer *layer_for(struct layer **ls, size_t *n, unsigned vmid)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*ls)[i].vmid == vmid)
+			return &(*ls)[i];
+	*ls = xrealloc(*ls, (*n + 1) * sizeof(**ls));
+	memset(&(*ls)[*n], 0, sizeof(**ls));
+	(*ls)[*n].vmid = vmid;
+	policy_defaults(&(*ls)[*n].val);
+	return &(*ls)[(*n)++];
+}
+
+int policy_parse_file(const char *text, const char *path, unsigned vmid, struct policy *p,
+		      char **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct layer *layers = NULL, *cur = NULL;
+	size_t n_layers = 0;
+	unsigned lineno = 0;
+	char *rest, *line;
+	int r = 0;
+
+	if (!text)
+		return 0;
+	if (!path)
+		path = POLICY_CONF_PATH;
+	buf = xstrdup(text);
+	rest = buf;
+	while ((line = next_line(&rest))) {
+		_cleanup_free_ char *where = NULL;
+		enum policy_key key = POLICY_KEY_REBIND;
+		char *eq, *k, *v;
+
+		lineno++;
+		line = trim(line);
+		if (!*line || *line == '#' || *line == ';')
+			continue;
+		where = xasprintf("%s:%u", path, lineno);
+		if (*line == '[') {
+			unsigned id = 0;
+
+			cut_comment(line);
+			r = parse_header(trim(line), where, &id, err);
+			if (r < 0)
+				goto out;
+			cur = layer_for(&layers, &n_layers, id);
+			continue;
+		}
+		if (!cur) {
+			r = errf(
+			    err,
+			    "%s: '%s' is outside a section; put key = value lines under "
+			    "[defaults] or [vm VMID]",
+			    where, line);
+			goto out;
+		}
+		cut_comment(line);
+		eq = strchr(line, '=');
+		if (!eq) {
+			r = errf(err, "%s: expected 'key = value', got '%s'", where,
+				 trim(line));
+			goto out;
+		}
+		*eq = '\0';
+		k = trim(line);
+		v = trim(eq + 1);
+		if (!*k) {
+			r = errf(err, "%s: no key before '='", where);
+			goto out;
+		}
+		r = parse_key(k, where, &key, err);
+		if (r < 0)
+			goto out;
+		if (cur->set & (1u << key)) {
+			r = errf(err,
+				 "%s: %s is already set in this section at %s; keep one",
+				 where, key_names[key], cur->where[key]);
+			goto out;
+		}
+		r = layer_set(cur, key, v, where, err);
+		if (r < 0)
+			goto out;
+	}
+	/* [defaults] first, then the VM's own section */
+	for (size_t i = 0; i < n_layers; i++)
+		if (layers[i].vmid == 0)
+			layer_apply(&layers[i], p);
+	for (size_t i = 0; i < n_layers; i++)
+		if (layers[i].vmid != 0 && layers[i].vmid == vmid)
+			layer_apply(&layers[i], p);
+out:
+	for (size_t i = 0; i < n_layers; i++)
+		layer_clear(&layers[i]);
+	free(layers);
+	return r;
+}
+
+/* ---- the description ---------------------------------------------------- */
+
+int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
+			     char **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct layer l = {.vmid = vmid};
+	unsigned lineno = 0;
+	char *rest, *line;
+	int r = 0;
+
+	if (!desc)
+		return 0;
+	policy_defaults(&l.val);
+	buf = xstrdup(desc);
+	rest = buf;
+	while ((line = next_line(&rest))) {
+		_cleanup_free_ char *where = NULL;
+		char *save = NULL;
+		unsigned pairs = 0;
+
+		lineno++;
+		line = trim(line);
+		if (strncasecmp(line, "vfiohook:", 9) != 0)
+			continue;
+		where = xasprintf("VM %u description line %u", vmid, lineno);
+		for (char *t = strtok_r(line + 9, " \t", &save); t;
+		     t = strtok_r(NULL, " \t", &save)) {
+			char *eq = strchr(t, '=');
+			enum policy_key key = POLICY_KEY_REBIND;
+
+			if (!eq || eq == t) {
+				r = errf(err,
+					 "%s: expected key=value (no spaces around '='), "
+					 "got '%s'; "
+					 "e.g. 'vfiohook: rebind=host reset=flr,bus'",
+					 where, t);
+				goto out;
+			}
+			*eq = '\0';
+			r = parse_key(t, where, &key, err);
+			if (r < 0)
+				goto out;
+			if (l.set & (1u << key)) {
+				r = errf(err, "%s: %s is already set at %s; keep one",
+					 where, key_names[key], l.where[key]);
+				goto out;
+			}
+			r = layer_set(&l, key, eq + 1, where, err);
+			if (r < 0)
+				goto out;
+			pairs++;
+		}
+		if (!pairs) {
+			r = errf(
+			    err,
+			    "%s: 'vfiohook:' without settings; write e.g. 'vfiohook: "
+			    "rebind=host reset=flr,bus'",
+			    where);
+			goto out;
+		}
+	}
+	layer_apply(&l, p);
+out:
+	layer_clear(&l);
+	return r;
+}
+
+int policy_load(unsigned vmid, const char *description, struct policy *p, char **err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	policy_defaults(p);
+	r = host_read(&text, POLICY_CONF_PATH);
+	if (r == -ENOENT) {
+		text = NULL;
+	} else if (r < 0) {
+		errf(err, "cannot read %s: %s; fix its permissions or remove it",
+		     POLICY_CONF_PATH, strerror(-r));
+		return r;
+	}
+	r = policy_parse_file(text, POLICY_CONF_PATH, vmid, p, err);
+	if (r < 0)
+		return r;
+	return policy_parse_description(description, vmid, p, err);
+}
