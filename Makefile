@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # vfiohook — plain Makefile, libraries from pkg-config (style.md).
 #   make            build build/vfiohook
-#   make check      install missing deps, build, unit + CLI tests, the same under
+#   make check      install missing deps, build, unit + CLI tests, lint, the same under
 #                   ASan/UBSan, short fuzz runs, real-kernel tests under QEMU
 #   make demo       one VM's life on the QEMU rig, narrated
 #   make bench      benchmarks as ratios in one run
+#   make lint       clang-format check, cppcheck, clang-tidy, one-way dependencies
+#   make format     format every C file
 #   V=1             show commands
 
 PREFIX ?= /usr/local
@@ -45,7 +47,7 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all deps check check-fast unit cli asan fuzz vmcheck demo bench install clean format
+.PHONY: all deps check check-fast unit cli lint asan fuzz vmcheck demo bench install clean format
 
 all: $(BUILD)/vfiohook $(BUILD)/mkroot
 
@@ -83,6 +85,10 @@ unit: $(UNIT_BIN) all
 cli: all
 	$(Q)VFIOHOOK=$(BUILD)/vfiohook MKROOT=$(BUILD)/mkroot sh tests/cli/run.sh
 
+# clang-format, cppcheck, clang-tidy and the one-way link graph (tests/lint/).
+lint: all
+	$(Q)BUILD=$(BUILD) sh tests/lint/run.sh
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 WERROR=1 unit cli
@@ -94,7 +100,7 @@ vmcheck: all
 	$(Q)bash tests/vm/run-all.sh
 
 check-fast: deps
-	$(Q)$(MAKE) --no-print-directory WERROR=1 unit cli
+	$(Q)$(MAKE) --no-print-directory WERROR=1 unit cli lint
 	$(Q)$(MAKE) --no-print-directory asan
 
 # Each suite appends "passed failed" to CHECK_RESULTS; the last line sums up.
@@ -119,7 +125,7 @@ install: $(BUILD)/vfiohook
 	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
 
 format:
-	clang-format -i src/*/*.[ch] hook/*.[ch] tests/*.[ch] tests/unit/*.c
+	clang-format -i $$(find src hook tests -name '*.[ch]')
 
 clean:
 	rm -rf build build-asan build-fuzz

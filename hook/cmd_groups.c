@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "base/log.h"
 #include "cli.h"
 #include "pci/inventory.h"
-#include "base/log.h"
 
 static int cmp_group(const void *a, const void *b)
 {
@@ -47,12 +47,16 @@ static json_object *dev_json(const struct pdev *d)
 	snprintf(buf, sizeof(buf), "%06x", d->class_code);
 	json_object_object_add(o, "class", json_object_new_string(buf));
 	json_object_object_add(o, "vendor_name",
-			       d->vendor_name ? json_object_new_string(d->vendor_name) : NULL);
+			       d->vendor_name ? json_object_new_string(d->vendor_name)
+					      : NULL);
 	json_object_object_add(o, "device_name",
-			       d->device_name ? json_object_new_string(d->device_name) : NULL);
+			       d->device_name ? json_object_new_string(d->device_name)
+					      : NULL);
 	json_object_object_add(o, "class_name",
-			       d->class_name ? json_object_new_string(d->class_name) : NULL);
-	json_object_object_add(o, "driver", d->driver ? json_object_new_string(d->driver) : NULL);
+			       d->class_name ? json_object_new_string(d->class_name)
+					     : NULL);
+	json_object_object_add(o, "driver",
+			       d->driver ? json_object_new_string(d->driver) : NULL);
 	json_object_object_add(o, "bridge", json_object_new_boolean(d->bridge));
 	return o;
 }
@@ -83,7 +87,8 @@ int cmd_groups(struct cli *c)
 	qsort(v, n, sizeof(*v), cmp_group);
 	if (c->json) {
 		json_object *root = json_object_new_object();
-		json_object *groups = json_object_new_array(), *none = json_object_new_array();
+		json_object *groups = json_object_new_array(),
+			    *none = json_object_new_array();
 		json_object *g = NULL, *devs = NULL;
 
 		for (size_t i = 0; i < n; i++) {
@@ -94,7 +99,8 @@ int cmd_groups(struct cli *c)
 			if (!g || i == 0 || v[i - 1]->group != v[i]->group) {
 				g = json_object_new_object();
 				devs = json_object_new_array();
-				json_object_object_add(g, "group", json_object_new_int(v[i]->group));
+				json_object_object_add(g, "group",
+						       json_object_new_int(v[i]->group));
 				json_object_object_add(g, "devices", devs);
 				json_object_array_add(groups, g);
 			}
@@ -115,15 +121,16 @@ int cmd_groups(struct cli *c)
 			print_dev(stdout, v[i]);
 		}
 		if (ungrouped) {
-			printf("No IOMMU group (the IOMMU is off or does not cover them):\n");
+			printf(
+			    "No IOMMU group (the IOMMU is off or does not cover them):\n");
 			for (size_t i = 0; i < n; i++)
 				if (v[i]->group < 0)
 					print_dev(stdout, v[i]);
 		}
 	}
 	if (n > 0 && ungrouped == n)
-		log_warn("no device has an IOMMU group: enable VT-d/AMD-Vi in the firmware and "
-			 "boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)");
+		log_warn(
+		    "no device has an IOMMU group: enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)");
 	pdev_freev(v, n);
 	inventory_close(inv);
 	return EXIT_OK;

@@ -7,9 +7,9 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "cli.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "cli.h"
 #include "engine/prepare.h"
 
 int cmd_plan(struct cli *c)
@@ -20,7 +20,8 @@ int cmd_plan(struct cli *c)
 	int r;
 
 	if (c->argc != 1 || vmid_parse(c->argv[0], &vmid) < 0) {
-		log_err("usage: vfiohook plan VMID (VMID is a positive number such as 100)");
+		log_err(
+		    "usage: vfiohook plan VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}
 	r = plan_ctx_make(&pc, vmid, &err);

@@ -10,15 +10,15 @@
 #include <limits.h>
 #include <stdio.h>
 
-#include "cli.h"
-#include "base/ids.h"
 #include "base/host.h"
-#include "pci/inventory.h"
-#include "state/journal.h"
+#include "base/ids.h"
 #include "base/log.h"
+#include "cli.h"
 #include "engine/observe.h"
-#include "pve/reservation.h"
+#include "pci/inventory.h"
 #include "pci/usage.h"
+#include "pve/reservation.h"
+#include "state/journal.h"
 
 static int list_vfio_bound(struct strv *out)
 {
@@ -56,7 +56,7 @@ static unsigned journal_owner(const char *bdf, struct journal **js, size_t nj)
 
 int cmd_status(struct cli *c)
 {
-	struct strv bound = { 0 };
+	struct strv bound = {0};
 	struct reservations *res = NULL;
 	struct usage_ctx *u = NULL;
 	struct journal **js = NULL;
@@ -97,12 +97,13 @@ int cmd_status(struct cli *c)
 	for (size_t i = 0; i < bound.n; i++) {
 		const char *bdf = bound.v[i];
 		_cleanup_free_ char *g = NULL;
-		struct usage_list open = { 0 };
+		struct usage_list open = {0};
 		unsigned vm = journal_owner(bdf, js, nj), rvm;
 		const char *how = vm ? "journal" : NULL;
 		int group = -1;
 
-		if (host_readlink_base(&g, "/sys/bus/pci/devices/%s/iommu_group", bdf) == 0)
+		if (host_readlink_base(&g, "/sys/bus/pci/devices/%s/iommu_group", bdf) ==
+		    0)
 			group = atoi(g);
 		if (!vm && (rvm = reservation_other_vm(res, bdf, 0))) {
 			vm = rvm;
@@ -118,17 +119,20 @@ int cmd_status(struct cli *c)
 		if (c->json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "id", json_object_new_string(bdf));
-			json_object_object_add(o, "group",
-					       group >= 0 ? json_object_new_int(group) : NULL);
-			json_object_object_add(o, "vmid", vm ? json_object_new_int64(vm) : NULL);
-			json_object_object_add(o, "held_by", how ? json_object_new_string(how) : NULL);
-			json_object_object_add(o, "in_use", json_object_new_boolean(open.n > 0));
+			json_object_object_add(
+			    o, "group", group >= 0 ? json_object_new_int(group) : NULL);
+			json_object_object_add(o, "vmid",
+					       vm ? json_object_new_int64(vm) : NULL);
+			json_object_object_add(o, "held_by",
+					       how ? json_object_new_string(how) : NULL);
+			json_object_object_add(o, "in_use",
+					       json_object_new_boolean(open.n > 0));
 			json_object_array_add(jdevs, o);
 		} else {
 			printf("  %s  group %-4d ", bdf, group);
 			if (vm)
 				printf("VM %u (%s%s)\n", vm,
-				       streq(how, "journal")	 ? "vfiohook journal"
+				       streq(how, "journal")	   ? "vfiohook journal"
 				       : streq(how, "reservation") ? "Proxmox reservation"
 								   : "vfio group open",
 				       open.n ? ", in use" : "");
@@ -147,19 +151,28 @@ int cmd_status(struct cli *c)
 			continue;
 		running = observe_vm_running(j->vmid);
 		if (c->json) {
-			json_object *o = json_object_new_object(), *d = json_object_new_array();
+			json_object *o = json_object_new_object(),
+				    *d = json_object_new_array();
 			json_object_object_add(o, "vmid", json_object_new_int64(j->vmid));
-			json_object_object_add(o, "phase", json_object_new_string(j->phase ? j->phase : ""));
-			json_object_object_add(o, "complete", json_object_new_boolean(j->complete));
-			json_object_object_add(o, "running", json_object_new_boolean(running));
+			json_object_object_add(
+			    o, "phase", json_object_new_string(j->phase ? j->phase : ""));
+			json_object_object_add(o, "complete",
+					       json_object_new_boolean(j->complete));
+			json_object_object_add(o, "running",
+					       json_object_new_boolean(running));
 			for (size_t k = 0; k < j->n_devs; k++) {
 				json_object *x = json_object_new_object();
 				struct jdev *jd = &j->devs[k];
-				json_object_object_add(x, "id", json_object_new_string(jd->bdf));
-				json_object_object_add(x, "state",
-						       json_object_new_string(jdev_state_name(jd->state)));
-				json_object_object_add(x, "orig_driver",
-						       jd->orig_driver ? json_object_new_string(jd->orig_driver) : NULL);
+				json_object_object_add(x, "id",
+						       json_object_new_string(jd->bdf));
+				json_object_object_add(
+				    x, "state",
+				    json_object_new_string(jdev_state_name(jd->state)));
+				json_object_object_add(
+				    x, "orig_driver",
+				    jd->orig_driver
+					? json_object_new_string(jd->orig_driver)
+					: NULL);
 				json_object_array_add(d, x);
 			}
 			json_object_object_add(o, "devices", d);
@@ -171,9 +184,11 @@ int cmd_status(struct cli *c)
 			for (size_t k = 0; k < j->n_devs; k++)
 				printf("    %s  %-10s was on %s\n", j->devs[k].bdf,
 				       jdev_state_name(j->devs[k].state),
-				       j->devs[k].orig_driver ? j->devs[k].orig_driver : "no driver");
+				       j->devs[k].orig_driver ? j->devs[k].orig_driver
+							      : "no driver");
 			if (!j->complete && !running)
-				printf("    -> run 'vfiohook release %u' to finish\n", j->vmid);
+				printf("    -> run 'vfiohook release %u' to finish\n",
+				       j->vmid);
 		}
 	}
 	if (c->json) {

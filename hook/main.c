@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "base/ids.h"
 #include "base/host.h"
+#include "base/ids.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cli.h"
+
+#ifndef VFIOHOOK_VERSION
+#define VFIOHOOK_VERSION "unknown"
+#endif
 
 struct command {
 	const char *name;
@@ -26,13 +30,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "plan", cmd_plan, "VMID", "what pre-start would do, changing nothing" },
-	{ "groups", cmd_groups, "", "IOMMU groups with devices, names, drivers" },
-	{ "status", cmd_status, "", "devices on vfio-pci, their VMs, journals" },
-	{ "release", cmd_release, "VMID", "post-stop by hand (after a crash, say)" },
+    {"plan", cmd_plan, "VMID", "what pre-start would do, changing nothing"},
+    {"groups", cmd_groups, "", "IOMMU groups with devices, names, drivers"},
+    {"status", cmd_status, "", "devices on vfio-pci, their VMs, journals"},
+    {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)"},
 };
 
-static const char *const phases[] = { "pre-start", "post-start", "pre-stop", "post-stop" };
+static const char *const phases[] = {"pre-start", "post-start", "pre-stop", "post-stop"};
 
 static bool all_digits(const char *s)
 {
@@ -52,21 +56,22 @@ static int hook_mode(struct cli *c, int argc, char **argv)
 	int r;
 
 	if (argc != 2 || vmid_parse(argv[0], &vmid) < 0) {
-		log_err("hook mode takes exactly 'VMID PHASE' with VMID a positive number; see "
-			"'vfiohook --help'");
+		log_err(
+		    "hook mode takes exactly 'VMID PHASE' with VMID a positive number; see 'vfiohook --help'");
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(phases); i++)
 		known |= streq(argv[1], phases[i]);
 	if (!known) {
-		log_err("unknown hook phase '%s': Proxmox calls pre-start, post-start, pre-stop "
-			"or post-stop",
-			argv[1]);
+		log_err(
+		    "unknown hook phase '%s': Proxmox calls pre-start, post-start, pre-stop or post-stop",
+		    argv[1]);
 		return EXIT_USAGE;
 	}
 	r = host_setup(c->root, c->node);
 	if (r < 0) {
-		log_err("cannot set up root '%s': %s", c->root ? c->root : "/", strerror(-r));
+		log_err("cannot set up root '%s': %s", c->root ? c->root : "/",
+			strerror(-r));
 		return EXIT_USAGE;
 	}
 	r = hook_run(c, vmid, argv[1]);
@@ -76,40 +81,43 @@ static int hook_mode(struct cli *c, int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage:\n"
-		   "  vfiohook VMID PHASE        hook mode (PHASE: pre-start, post-start, "
-		   "pre-stop, post-stop)\n");
+	fprintf(
+	    f,
+	    "Usage:\n"
+	    "  vfiohook VMID PHASE        hook mode (PHASE: pre-start, post-start, pre-stop, post-stop)\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		char left[64];
 
 		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
 		fprintf(f, "  vfiohook %-17s %s\n", left, commands[i].help);
 	}
-	fprintf(f, "\nOptions:\n"
-		   "  --root DIR    read and write the host below DIR (env VFIOHOOK_ROOT)\n"
-		   "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
-		   "  --json        machine-readable output\n"
-		   "  --dry-run     plan only, change nothing\n"
-		   "  -v, -q        more or less output\n"
-		   "  -h, --help    this help\n"
-		   "  --version     print the version\n"
-		   "\nExit status: 0 done, 1 refused or failed, 2 bad usage or input.\n");
+	fprintf(
+	    f,
+	    "\nOptions:\n"
+	    "  --root DIR    read and write the host below DIR (env VFIOHOOK_ROOT)\n"
+	    "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
+	    "  --json        machine-readable output\n"
+	    "  --dry-run     plan only, change nothing\n"
+	    "  -v, -q        more or less output\n"
+	    "  -h, --help    this help\n"
+	    "  --version     print the version\n"
+	    "\nExit status: 0 done, 1 refused or failed, 2 bad usage or input.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "node", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'd' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"root", required_argument, NULL, 'r'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"dry-run", no_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct cli c = { 0 };
+	struct cli c = {0};
 	int level = LOGL_INFO, opt, r;
 	const struct command *cmd = NULL;
 
@@ -174,7 +182,8 @@ int main(int argc, char **argv)
 	c.argv = argv + optind + 1;
 	r = host_setup(c.root, c.node);
 	if (r < 0) {
-		log_err("cannot set up root '%s': %s", c.root ? c.root : "/", strerror(-r));
+		log_err("cannot set up root '%s': %s", c.root ? c.root : "/",
+			strerror(-r));
 		return EXIT_USAGE;
 	}
 	r = cmd->run(&c);

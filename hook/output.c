@@ -35,15 +35,16 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 		json_object_object_add(o, "id", json_object_new_string(d->bdf));
 		if (pd->obs->hostpci >= 0) {
 			snprintf(name, sizeof(name), "hostpci%d", pd->obs->hostpci);
-			json_object_object_add(o, "hostpci", json_object_new_string(name));
+			json_object_object_add(o, "hostpci",
+					       json_object_new_string(name));
 		} else {
 			json_object_object_add(o, "hostpci", NULL);
 		}
-		json_object_object_add(o, "group",
-				       d->group >= 0 ? json_object_new_int(d->group) : NULL);
+		json_object_object_add(
+		    o, "group", d->group >= 0 ? json_object_new_int(d->group) : NULL);
 		json_object_object_add(o, "driver", jstr_or_null(d->driver));
-		json_object_object_add(o, "action",
-				       json_object_new_string(plan_action_name(pd->action)));
+		json_object_object_add(
+		    o, "action", json_object_new_string(plan_action_name(pd->action)));
 		json_object_object_add(o, "reason", json_object_new_string(pd->reason));
 		if (pd->obs->usage.n) {
 			json_object *uses = json_object_new_array();
@@ -53,8 +54,10 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 				json_object *x = json_object_new_object();
 
 				json_object_object_add(
-					x, "kind", json_object_new_string(usage_kind_name(u->kind)));
-				json_object_object_add(x, "what", json_object_new_string(u->what));
+				    x, "kind",
+				    json_object_new_string(usage_kind_name(u->kind)));
+				json_object_object_add(x, "what",
+						       json_object_new_string(u->what));
 				json_object_array_add(uses, x);
 			}
 			json_object_object_add(o, "uses", uses);
@@ -64,8 +67,10 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 	for (size_t i = 0; i < p->n_problems; i++) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "id", json_object_new_string(p->problems[i].id));
-		json_object_object_add(o, "message", json_object_new_string(p->problems[i].message));
+		json_object_object_add(o, "id",
+				       json_object_new_string(p->problems[i].id));
+		json_object_object_add(o, "message",
+				       json_object_new_string(p->problems[i].message));
 		json_object_array_add(probs, o);
 	}
 	json_object_object_add(root, "devices", devs);
@@ -107,13 +112,13 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 	if (p->n_problems) {
 		fprintf(f, "Problems:\n");
 		for (size_t i = 0; i < p->n_problems; i++)
-			fprintf(f, "  %s: %s\n", p->problems[i].id, p->problems[i].message);
+			fprintf(f, "  %s: %s\n", p->problems[i].id,
+				p->problems[i].message);
 	}
 }
 
 void json_print(json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
+						   JSON_C_TO_STRING_NOSLASHESCAPE));
 }
-

@@ -15,17 +15,17 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "pci/bind.h"
-#include "cli.h"
-#include "base/ids.h"
 #include "base/host.h"
-#include "state/journal.h"
-#include "pci/kmod.h"
-#include "state/lock.h"
+#include "base/ids.h"
 #include "base/log.h"
+#include "cli.h"
 #include "engine/observe.h"
+#include "pci/bind.h"
+#include "pci/kmod.h"
 #include "pci/reset.h"
 #include "pci/usage.h"
+#include "state/journal.h"
+#include "state/lock.h"
 
 static int save(struct journal *j)
 {
@@ -49,16 +49,18 @@ static void set_phase(struct journal *j, const char *phase, bool complete)
  * or a process with its vfio group open (our own QEMU has exited by
  * post-stop, and `release` refuses while the VM runs).
  */
-static char *other_holder(struct usage_ctx *u, const struct holders *h, const struct jdev *jd)
+static char *other_holder(struct usage_ctx *u, const struct holders *h,
+			  const struct jdev *jd)
 {
-	struct usage_list open = { 0 };
+	struct usage_list open = {0};
 	unsigned holder = holders_find(h, jd->bdf);
 	_cleanup_free_ char *g = NULL;
 	char *why = NULL;
 
 	if (holder)
 		return xasprintf("VM %u holds it now", holder);
-	if (u && host_readlink_base(&g, "/sys/bus/pci/devices/%s/iommu_group", jd->bdf) == 0 &&
+	if (u &&
+	    host_readlink_base(&g, "/sys/bus/pci/devices/%s/iommu_group", jd->bdf) == 0 &&
 	    usage_check_vfio_group(u, atoi(g), &open) == 0 && open.n > 0)
 		why = xstrdup(open.v[0].what);
 	usage_list_clear(&open);
@@ -79,8 +81,8 @@ enum gb_kind {
  * *probe are the arguments of bind_give_back().
  */
 static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
-			   struct usage_ctx *u, const struct holders *h, const char **target,
-			   bool *probe, char **why)
+			   struct usage_ctx *u, const struct holders *h,
+			   const char **target, bool *probe, char **why)
 {
 	*target = NULL;
 	*probe = true;
@@ -88,9 +90,9 @@ static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
 	if (jd->state == JDEV_RELEASED)
 		return GB_DONE;
 	if (!host_exists("/sys/bus/pci/devices/%s", jd->bdf)) {
-		*why = xasprintf("%s is gone from the host (removed or hot-unplugged); nothing to "
-				 "give back",
-				 jd->bdf);
+		*why = xasprintf(
+		    "%s is gone from the host (removed or hot-unplugged); nothing to give back",
+		    jd->bdf);
 		return GB_LEAVE;
 	}
 	*why = other_holder(u, h, jd);
@@ -108,9 +110,9 @@ static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
 	}
 	if (pol->rebind == POLICY_REBIND_RESTORE) {
 		if (streq(jd->orig_driver, "vfio-pci")) {
-			*why = xasprintf("%s: stays on vfio-pci, where it was before the VM "
-					 "started",
-					 jd->bdf);
+			*why = xasprintf(
+			    "%s: stays on vfio-pci, where it was before the VM started",
+			    jd->bdf);
 			return GB_STAY;
 		}
 		*target = jd->orig_driver;
@@ -125,10 +127,10 @@ static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
  * what would be done.  Returns 0 when every device was handled (the journal
  * is then removed), -1 otherwise.
  */
-static int give_back(struct journal *j, const struct policy *pol, bool reset, const char *phase,
-		     bool dry_run)
+static int give_back(struct journal *j, const struct policy *pol, bool reset,
+		     const char *phase, bool dry_run)
 {
-	struct strv ours = { 0 };
+	struct strv ours = {0};
 	struct usage_ctx *u = NULL;
 	struct holders *holders = holders_load(j->vmid);
 	int failed = 0;
@@ -157,9 +159,12 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 			if (k == GB_LEAVE || k == GB_STAY)
 				log_info("would leave %s", why ? why : jd->bdf);
 			else if (k == GB_MOVE)
-				log_info("%s: would be reset if needed and given back to %s", jd->bdf,
-					 target ? target : probe ? "the kernel's choice of driver"
-								 : "no driver");
+				log_info(
+				    "%s: would be reset if needed and given back to %s",
+				    jd->bdf,
+				    target  ? target
+				    : probe ? "the kernel's choice of driver"
+					    : "no driver");
 			continue;
 		}
 		if (k == GB_DONE)
@@ -172,8 +177,8 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 		}
 		drv = bind_current_driver(jd->bdf);
 		if (reset && streq(drv, "vfio-pci")) {
-			r = reset_device(jd->bdf, (enum reset_mode)pol->reset, pol->reset_methods, &ours,
-					 &err);
+			r = reset_device(jd->bdf, (enum reset_mode)pol->reset,
+					 pol->reset_methods, &ours, &err);
 			if (r < 0) {
 				_cleanup_free_ char *hung = NULL;
 
@@ -181,14 +186,15 @@ static int give_back(struct journal *j, const struct policy *pol, bool reset, co
 				 * the host's drivers; a failed reset of a healthy one
 				 * is not worth stranding it on vfio-pci */
 				if (reset_verify(jd->bdf, &hung) < 0) {
-					log_err("%s; %s; it stays on vfio-pci so no host driver "
-						"touches a hung device: reboot the host",
-						err, hung);
+					log_err(
+					    "%s; %s; it stays on vfio-pci so no host driver touches a hung device: reboot the host",
+					    err, hung);
 					failed++;
 					continue;
 				}
-				log_warn("%s; the device still answers, giving it back anyway",
-					 err);
+				log_warn(
+				    "%s; the device still answers, giving it back anyway",
+				    err);
 			}
 		}
 		if (k == GB_STAY) {
@@ -249,14 +255,16 @@ static void load_policy(unsigned vmid, struct policy *pol)
 }
 
 /* post-stop for the VM of the loaded journal j (freed by the caller). */
-static int release_journal(struct journal *j, const char *phase, bool by_hand, bool dry_run)
+static int release_journal(struct journal *j, const char *phase, bool by_hand,
+			   bool dry_run)
 {
 	struct policy pol;
 	int r;
 
 	if (observe_vm_running(j->vmid)) {
-		log_err("VM %u is running: its devices cannot be given back now; stop it first",
-			j->vmid);
+		log_err(
+		    "VM %u is running: its devices cannot be given back now; stop it first",
+		    j->vmid);
 		return EXIT_REFUSED;
 	}
 	load_policy(j->vmid, &pol);
@@ -267,9 +275,9 @@ static int release_journal(struct journal *j, const char *phase, bool by_hand, b
 	if (r == 0 && !dry_run)
 		log_info("VM %u: all devices given back", j->vmid);
 	else if (r < 0 && by_hand)
-		log_err("VM %u: some devices could not be given back; the journal stays in "
-			"/run/vfiohook/%u.json",
-			j->vmid, j->vmid);
+		log_err(
+		    "VM %u: some devices could not be given back; the journal stays in /run/vfiohook/%u.json",
+		    j->vmid, j->vmid);
 	policy_clear(&pol);
 	return r == 0 ? EXIT_OK : EXIT_REFUSED;
 }
@@ -282,7 +290,8 @@ static int release(unsigned vmid, const char *phase, bool by_hand, bool dry_run)
 
 	r = journal_load(vmid, &j, &err);
 	if (r == -ENOENT) {
-		log_info("VM %u: no devices to give back (no journal in /run/vfiohook)", vmid);
+		log_info("VM %u: no devices to give back (no journal in /run/vfiohook)",
+			 vmid);
 		return EXIT_OK;
 	}
 	if (r < 0) {
@@ -306,9 +315,9 @@ static void roll_back(struct journal *j, const struct policy *pol)
 
 static void log_refusal(const struct plan *p)
 {
-	log_err("refusing to start VM %u: starting it would take devices the host or another VM "
-		"needs; nothing was changed",
-		p->vmid);
+	log_err(
+	    "refusing to start VM %u: starting it would take devices the host or another VM needs; nothing was changed",
+	    p->vmid);
 	for (size_t i = 0; i < p->n_devs; i++)
 		if (p->devs[i].action == PLAN_REFUSE)
 			log_err("%s: %s", p->devs[i].obs->dev->bdf, p->devs[i].reason);
@@ -334,7 +343,8 @@ static int pre_start(struct cli *c, unsigned vmid)
 		if (r != EXIT_OK)
 			return r;
 	} else if (r < 0 && r != -ENOENT) {
-		log_err("%s; remove it after checking the devices with 'vfiohook status'", err);
+		log_err("%s; remove it after checking the devices with 'vfiohook status'",
+			err);
 		return EXIT_REFUSED;
 	}
 
@@ -371,9 +381,9 @@ static int pre_start(struct cli *c, unsigned vmid)
 		goto out;
 	}
 	if (pc.plan->n_forced)
-		log_warn("steal = force: taking %zu device(s) the host uses; the host may lose its "
-			 "disk, network or console",
-			 pc.plan->n_forced);
+		log_warn(
+		    "steal = force: taking %zu device(s) the host uses; the host may lose its disk, network or console",
+		    pc.plan->n_forced);
 	if (n_vfio) {
 		free(err);
 		err = NULL;
@@ -426,8 +436,9 @@ static int pre_start(struct cli *c, unsigned vmid)
 		if (bind_to_vfio(jd->bdf, &err) < 0) {
 			log_err("%s", err);
 			roll_back(j, &pc.pol);
-			log_err("VM %u was not started: %s could not be moved to vfio-pci", vmid,
-				jd->bdf);
+			log_err(
+			    "VM %u was not started: %s could not be moved to vfio-pci",
+			    vmid, jd->bdf);
 			r = EXIT_REFUSED;
 			goto out;
 		}
@@ -449,9 +460,9 @@ static int pre_start(struct cli *c, unsigned vmid)
 		drv = bind_current_driver(pd->obs->dev->bdf);
 		if (!streq(drv, "vfio-pci") &&
 		    !(pd->action == PLAN_NONE && pd->obs->dev->vfio_dev && drv)) {
-			log_err("%s is on %s, not vfio-pci, after binding; something else "
-				"rebinds it (driverctl? a udev rule?)",
-				pd->obs->dev->bdf, drv ? drv : "no driver");
+			log_err(
+			    "%s is on %s, not vfio-pci, after binding; something else rebinds it (driverctl? a udev rule?)",
+			    pd->obs->dev->bdf, drv ? drv : "no driver");
 			roll_back(j, &pc.pol);
 			r = EXIT_REFUSED;
 			goto out;
@@ -468,8 +479,8 @@ static int pre_start(struct cli *c, unsigned vmid)
 		r = EXIT_REFUSED;
 		goto out;
 	}
-	log_info("VM %u: %zu device(s) on vfio-pci (%zu moved), ready for QEMU", vmid, n_vfio,
-		 n_bind);
+	log_info("VM %u: %zu device(s) on vfio-pci (%zu moved), ready for QEMU", vmid,
+		 n_vfio, n_bind);
 out:
 	journal_free(j);
 	plan_ctx_free(&pc);
@@ -505,7 +516,8 @@ int cmd_release(struct cli *c)
 	int fd = -1, r;
 
 	if (c->argc != 1 || vmid_parse(c->argv[0], &vmid) < 0) {
-		log_err("usage: vfiohook release VMID (VMID is a positive number such as 100)");
+		log_err(
+		    "usage: vfiohook release VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}
 	if (!c->dry_run && lock_global(&fd, &err) < 0) {

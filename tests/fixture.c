@@ -13,7 +13,8 @@
 
 struct fxdev {
 	char bdf[32];
-	char *dir; /* absolute path below root, e.g. /sys/devices/pci0000:00/0000:00:01.0 */
+	char *
+	    dir; /* absolute path below root, e.g. /sys/devices/pci0000:00/0000:00:01.0 */
 	struct fxdev *next;
 };
 
@@ -145,7 +146,8 @@ struct fx *fx_new(const char *dir)
 		}
 	} else {
 		const char *t = getenv("TMPDIR");
-		snprintf(tmpl, sizeof(tmpl), "%s/vfiohook-fx-XXXXXX", t && *t ? t : "/tmp");
+		snprintf(tmpl, sizeof(tmpl), "%s/vfiohook-fx-XXXXXX",
+			 t && *t ? t : "/tmp");
 		if (!mkdtemp(tmpl)) {
 			perror("mkdtemp");
 			exit(99);
@@ -202,7 +204,8 @@ static int ensure_driver(struct fx *fx, const char *drv)
 
 static int do_dev(struct fx *fx, char **tok, int ntok)
 {
-	unsigned vendor = 0x8086, device = 0x10d3, cls = 0x020000, sv = 0, sd = 0, rev = 0;
+	unsigned vendor = 0x8086, device = 0x10d3, cls = 0x020000, sv = 0, sd = 0,
+		 rev = 0;
 	const char *bdf = tok[1], *group = NULL, *driver = NULL, *override = NULL;
 	const char *parent = NULL, *numa = "-1", *cpus = "0-1", *boot_vga = NULL;
 	char reset_method[128] = "flr bus";
@@ -306,7 +309,9 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	{
 		char res[7 * 60 + 1] = "";
 		for (int i = 0; i < 7; i++)
-			strcat(res, "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+			strcat(
+			    res,
+			    "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
 		putf(fx, res, "%s/resource", dir);
 	}
 	memset(cfg, 0, sizeof(cfg));
@@ -341,7 +346,8 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	}
 	/* the kernel creates boot_vga only for VGA-class devices */
 	if (boot_vga || (cls >> 8) == 0x0300)
-		putf(fx, boot_vga && !strcmp(boot_vga, "1") ? "1\n" : "0\n", "%s/boot_vga", dir);
+		putf(fx, boot_vga && !strcmp(boot_vga, "1") ? "1\n" : "0\n",
+		     "%s/boot_vga", dir);
 	if (bridge)
 		mkdirf(fx, "%s/pci_bus/%04x:%02x", dir, dom, bus + 1);
 	if (vfio_dev)
@@ -593,7 +599,8 @@ static int do_line(struct fx *fx, char *line)
 	if (!strcmp(tok[0], "fd") && ntok == 4) {
 		char full[PATH_MAX];
 		mkdirf(fx, "/proc/%s/fd", tok[1]);
-		snprintf(full, sizeof(full), "%s/proc/%s/fd/%s", fx->root, tok[1], tok[2]);
+		snprintf(full, sizeof(full), "%s/proc/%s/fd/%s", fx->root, tok[1],
+			 tok[2]);
 		unlink(full);
 		if (symlink(tok[3], full) < 0)
 			return fail(fx, "symlink %s: %s", full, strerror(errno));
@@ -607,7 +614,8 @@ int fx_spec(struct fx *fx, const char *text)
 	char *copy = strdup(text), *save = NULL;
 	int r = 0;
 
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		fx->lineno++;
 		if (do_line(fx, line) < 0) {
 			r = -1;

@@ -13,12 +13,18 @@
 static char *slurp(FILE *f)
 {
 	size_t cap = 1 << 16, len = 0, n;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap), *bigger;
 
+	if (!buf)
+		abort();
 	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
 		len += n;
-		if (len + 1 >= cap)
-			buf = realloc(buf, cap *= 2);
+		if (len + 1 >= cap) {
+			bigger = realloc(buf, cap *= 2);
+			if (!bigger)
+				abort();
+			buf = bigger;
+		}
 	}
 	buf[len] = '\0';
 	return buf;

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
 #include "base/host.h"
+#include "fixture.h"
 
 int fx_test_setup(void **state)
 {

@@ -6,10 +6,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,8 +178,8 @@ int host_read_long(long *out, const char *fmt, ...)
 		return -errno;
 	r = read_fd_all(fd, &s);
 	close(fd);
-	if (r < 0)
-		return r;
+	if (r < 0 || !s)
+		return r < 0 ? r : -EIO;
 	errno = 0;
 	*out = strtol(s, &end, 0);
 	if (errno || end == s || (*end && *end != '\n' && *end != ' '))
@@ -303,7 +303,7 @@ int host_write_timeout(int timeout_ms, const char *value, const char *fmt, ...)
 			return -ETIMEDOUT;
 		}
 		if (pfd >= 0) {
-			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
 			poll(&p, 1, (int)(deadline - now));
 		} else {
 			host_sleep_ms(nap);
@@ -394,7 +394,8 @@ uint64_t host_now_ms(void)
 
 void host_sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;

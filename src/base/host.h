@@ -54,12 +54,12 @@ int host_write(const char *value, const char *fmt, ...) _printf_(2, 3);
  * is left to finish on its own (it cannot be killed while in the kernel).
  */
 int host_write_timeout(int timeout_ms, const char *value, const char *fmt, ...)
-	_printf_(3, 4);
+    _printf_(3, 4);
 
 /* Write a file atomically: temp file beside it (mode), fsync, rename,
  * fsync of the directory.  path is an absolute path under the root. */
 int host_write_atomic(const char *data, size_t len, unsigned mode, const char *fmt, ...)
-	_printf_(4, 5);
+    _printf_(4, 5);
 
 /* mkdir -p under the root, last component with mode. */
 int host_mkdir_p(unsigned mode, const char *fmt, ...) _printf_(2, 3);

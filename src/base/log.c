@@ -9,17 +9,17 @@ static int log_level = LOGL_INFO;
 static bool log_syslog;
 
 static const char *const level_names[] = {
-	[LOGL_ERR] = "ERROR",
-	[LOGL_WARN] = "WARNING",
-	[LOGL_INFO] = "INFO",
-	[LOGL_DEBUG] = "DEBUG",
+    [LOGL_ERR] = "ERROR",
+    [LOGL_WARN] = "WARNING",
+    [LOGL_INFO] = "INFO",
+    [LOGL_DEBUG] = "DEBUG",
 };
 
 static const int level_prio[] = {
-	[LOGL_ERR] = LOG_ERR,
-	[LOGL_WARN] = LOG_WARNING,
-	[LOGL_INFO] = LOG_INFO,
-	[LOGL_DEBUG] = LOG_DEBUG,
+    [LOGL_ERR] = LOG_ERR,
+    [LOGL_WARN] = LOG_WARNING,
+    [LOGL_INFO] = LOG_INFO,
+    [LOGL_DEBUG] = LOG_DEBUG,
 };
 
 void log_setup(int level, bool use_syslog)

@@ -6,13 +6,13 @@
 #include <time.h>
 
 #include "base/host.h"
-#include "pve/hostpci.h"
-#include "state/journal.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "pci/usage.h"
+#include "pve/hostpci.h"
 #include "pve/mapping.h"
 #include "pve/reservation.h"
-#include "pci/usage.h"
-#include "base/util.h"
+#include "state/journal.h"
 
 /* A device named by a hostpci entry, before companions are added. */
 struct named {
@@ -107,8 +107,8 @@ void holders_free(struct holders *h)
 	free(h);
 }
 
-static int add_dev(struct observation *obs, struct inventory *inv, const char *bdf, int hostpci,
-		   int via)
+static int add_dev(struct observation *obs, struct inventory *inv, const char *bdf,
+		   int hostpci, int via)
 {
 	struct pdev *d = NULL;
 	struct obs_dev *od;
@@ -119,10 +119,10 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 		/* libpci's own words name the sysfs file it could not read */
 		const char *why = r == -EIO ? inventory_error(inv) : NULL;
 
-		observation_add_problem(obs, bdf,
-					"cannot read device %s: %s; the start is refused until "
-					"its sysfs entry reads cleanly (check dmesg)",
-					bdf, why ? why : strerror(-r));
+		observation_add_problem(
+		    obs, bdf,
+		    "cannot read device %s: %s; the start is refused until its sysfs entry reads cleanly (check dmesg)",
+		    bdf, why ? why : strerror(-r));
 		return r;
 	}
 	obs->devs = xrealloc(obs->devs, (obs->n_devs + 1) * sizeof(*obs->devs));
@@ -136,12 +136,12 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 
 /* Resolve every hostpci entry to devices, in entry order. */
 static int resolve_entries(struct observation *obs, struct vm *vm,
-			   const struct reservations *res, struct named **out, size_t *n_out,
-			   char **err)
+			   const struct reservations *res, struct named **out,
+			   size_t *n_out, char **err)
 {
-	struct strv present = { 0 }; /* the devices the ids can name, probed */
+	struct strv present = {0}; /* the devices the ids can name, probed */
 	struct mapping_cfg *maps = NULL;
-	struct strv taken = { 0 };
+	struct strv taken = {0};
 	struct named *nv = NULL;
 	size_t n = 0;
 	int r = 0;
@@ -173,15 +173,14 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			}
 			if (!m) {
 				observation_add_problem(
-					obs, id,
-					"%s: no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; "
-					"create it under Datacenter > Resource Mappings or fix the "
-					"name",
-					id, h->mapping);
+				    obs, id,
+				    "%s: no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; create it under Datacenter > Resource Mappings or fix the name",
+				    id, h->mapping);
 				continue;
 			}
 			strv_clear(&h->devs);
-			r = mapping_resolve(m, i, vm->vmid, &taken, res, &present, &h->devs, &e);
+			r = mapping_resolve(m, i, vm->vmid, &taken, res, &present,
+					    &h->devs, &e);
 		} else {
 			for (size_t k = 0; k < h->host.n; k++)
 				hostpci_probe_present(h->host.v[k], &present);
@@ -199,10 +198,9 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			for (size_t j = 0; j < n; j++)
 				if (streq(nv[j].bdf, bdf)) {
 					observation_add_problem(
-						obs, bdf,
-						"%s is named by both hostpci%d and hostpci%u; a "
-						"device can be passed through only once",
-						bdf, nv[j].hostpci, i);
+					    obs, bdf,
+					    "%s is named by both hostpci%d and hostpci%u; a device can be passed through only once",
+					    bdf, nv[j].hostpci, i);
 					dup = true;
 				}
 			if (dup)
@@ -250,7 +248,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	for (size_t i = 0; i < n_named; i++) {
 		ssize_t at = find_obs(obs, nv[i].bdf);
 		struct obs_dev *od;
-		struct strv members = { 0 };
+		struct strv members = {0};
 		size_t self;
 
 		if (at < 0 && add_dev(obs, inv, nv[i].bdf, nv[i].hostpci, -1) < 0)
@@ -281,7 +279,8 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	/* who uses what */
 	r = usage_open(&uctx);
 	if (r < 0) {
-		errf(err, "cannot read the host's mounts and processes: %s", strerror(-r));
+		errf(err, "cannot read the host's mounts and processes: %s",
+		     strerror(-r));
 		goto fail;
 	}
 	holders = holders_load(vm->vmid);

@@ -8,8 +8,8 @@
 #ifndef VFIOHOOK_OBSERVE_H
 #define VFIOHOOK_OBSERVE_H
 
-#include "pci/inventory.h"
 #include "engine/plan.h"
+#include "pci/inventory.h"
 #include "pve/pveconf.h"
 
 /*
@@ -18,7 +18,8 @@
  * observation).  Returns -EINVAL with *err for input that cannot be used at
  * all (an unreadable mapping file).
  */
-int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err);
+int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out,
+	       char **err);
 
 /*
  * Other VMs' journals, read once: which VM (other than vmid) holds a device

@@ -30,7 +30,8 @@ const char *plan_action_name(enum plan_action a)
 	return "?";
 }
 
-static void add_problem(struct obs_problem **v, size_t *n, const char *id, char *owned_msg)
+static void add_problem(struct obs_problem **v, size_t *n, const char *id,
+			char *owned_msg)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[*n].id = xstrdup(id);
@@ -38,7 +39,8 @@ static void add_problem(struct obs_problem **v, size_t *n, const char *id, char 
 	(*n)++;
 }
 
-void observation_add_problem(struct observation *obs, const char *id, const char *fmt, ...)
+void observation_add_problem(struct observation *obs, const char *id, const char *fmt,
+			     ...)
 {
 	va_list ap;
 	char *msg;
@@ -110,34 +112,33 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 
 	*forced = false;
 	if (d->group < 0)
-		return xasprintf("has no IOMMU group: the IOMMU is off or not supported; enable "
-				 "VT-d/AMD-Vi in the firmware and boot with intel_iommu=on "
-				 "(Intel) or amd_iommu=on (AMD)");
+		return xasprintf(
+		    "has no IOMMU group: the IOMMU is off or not supported; enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)");
 	if (open_by)
-		return xasprintf("IOMMU group %d is in use: %s; stop that VM or process first",
-				 d->group, open_by);
+		return xasprintf(
+		    "IOMMU group %d is in use: %s; stop that VM or process first",
+		    d->group, open_by);
 	if (od->reserved_by)
-		return xasprintf("Proxmox has reserved it for VM %u "
-				 "(/run/qemu-server/pci-id-reservations); stop VM %u first",
-				 od->reserved_by, od->reserved_by);
+		return xasprintf(
+		    "Proxmox has reserved it for VM %u (/run/qemu-server/pci-id-reservations); stop VM %u first",
+		    od->reserved_by, od->reserved_by);
 	if (od->held_by)
-		return xasprintf("VM %u holds it (vfiohook journal /run/vfiohook/%u.json); stop "
-				 "VM %u first, or run 'vfiohook release %u' if it is not running",
-				 od->held_by, od->held_by, od->held_by, od->held_by);
+		return xasprintf(
+		    "VM %u holds it (vfiohook journal /run/vfiohook/%u.json); stop VM %u first, or run 'vfiohook release %u' if it is not running",
+		    od->held_by, od->held_by, od->held_by, od->held_by);
 	if (what) {
 		if (pol && pol->steal == POLICY_STEAL_FORCE) {
 			*forced = true;
-			return xasprintf("taken although the host uses it (steal=force): %s", what);
+			return xasprintf(
+			    "taken although the host uses it (steal=force): %s", what);
 		}
 		if (via)
-			return xasprintf("the host needs it: %s; it shares IOMMU group %d with %s "
-					 "(hostpci%d), and Proxmox would bind the whole group: "
-					 "move the card to a slot with its own group, remove "
-					 "hostpci%d, or set 'steal = force' to take it anyway",
-					 what, d->group, via->dev->bdf, via->hostpci, via->hostpci);
-		return xasprintf("the host needs it: %s; remove hostpci%d from the VM or stop "
-				 "using the device on the host first",
-				 what, od->hostpci);
+			return xasprintf(
+			    "the host needs it: %s; it shares IOMMU group %d with %s (hostpci%d), and Proxmox would bind the whole group: move the card to a slot with its own group, remove hostpci%d, or set 'steal = force' to take it anyway",
+			    what, d->group, via->dev->bdf, via->hostpci, via->hostpci);
+		return xasprintf(
+		    "the host needs it: %s; remove hostpci%d from the VM or stop using the device on the host first",
+		    what, od->hostpci);
 	}
 	return NULL;
 }
@@ -149,8 +150,9 @@ static char *bind_reason(const struct observation *obs, const struct obs_dev *od
 
 	if (od->hostpci >= 0)
 		return xasprintf("hostpci%d: %s -> vfio-pci", od->hostpci, from);
-	return xasprintf("same IOMMU group (%d) as %s (hostpci%d): %s -> vfio-pci", d->group,
-			 obs->devs[od->via].dev->bdf, obs->devs[od->via].hostpci, from);
+	return xasprintf("same IOMMU group (%d) as %s (hostpci%d): %s -> vfio-pci",
+			 d->group, obs->devs[od->via].dev->bdf,
+			 obs->devs[od->via].hostpci, from);
 }
 
 int plan_make(const struct observation *obs, const struct policy *pol, struct plan **out)
@@ -174,30 +176,30 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 		pd->obs = od;
 		if (obs->is_template) {
 			pd->action = PLAN_SKIP;
-			pd->reason = xstrdup("template VM (template: 1): it never starts with "
-					     "its devices");
+			pd->reason = xstrdup(
+			    "template VM (template: 1): it never starts with its devices");
 			continue;
 		}
 		if (d->bridge) {
 			/* kernel-facts: bridges on pcieport do not break viability, and
 			 * Proxmox skips members with a pci_bus directory too */
 			pd->action = PLAN_SKIP;
-			pd->reason = xstrdup("bridge: it may stay on its driver, QEMU accepts it "
-					     "and Proxmox skips bridges too");
+			pd->reason = xstrdup(
+			    "bridge: it may stay on its driver, QEMU accepts it and Proxmox skips bridges too");
 			continue;
 		}
 		if (od->mdev) {
 			pd->action = PLAN_SKIP;
-			pd->reason = xasprintf("hostpci%d uses a mediated device: the parent "
-					       "stays on its host driver",
-					       od->hostpci);
+			pd->reason = xasprintf(
+			    "hostpci%d uses a mediated device: the parent stays on its host driver",
+			    od->hostpci);
 			continue;
 		}
 		if (od->keep) {
 			pd->action = PLAN_KEEP;
-			pd->reason = xasprintf("hostpci%d has driver=keep: Proxmox neither binds "
-					       "nor resets it",
-					       od->hostpci);
+			pd->reason = xasprintf(
+			    "hostpci%d has driver=keep: Proxmox neither binds nor resets it",
+			    od->hostpci);
 			continue;
 		}
 		why = refusal(obs, od, pol, &forced);
@@ -218,7 +220,8 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 			if (why)
 				pd->reason = why;
 			else
-				pd->reason = xasprintf("on the vfio variant driver %s", d->driver);
+				pd->reason =
+				    xasprintf("on the vfio variant driver %s", d->driver);
 			continue;
 		}
 		pd->action = PLAN_BIND;

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pci/inventory.h"
 #include "engine/policy.h"
+#include "pci/inventory.h"
 #include "pci/usage.h"
 
 enum plan_action {
@@ -25,20 +25,20 @@ enum plan_action {
 
 /* One device the plan looks at, as observed. */
 struct obs_dev {
-	struct pdev *dev;       /* owned */
-	int hostpci;            /* N of the hostpciN entry naming it, -1 for a companion */
-	int via;                /* for a companion: index into obs.devs of the entry device
-				 * whose group brought it in */
-	bool keep;              /* its hostpci entry says driver=keep */
-	bool mdev;              /* its hostpci entry uses a mediated device type */
+	struct pdev *dev; /* owned */
+	int hostpci;	  /* N of the hostpciN entry naming it, -1 for a companion */
+	int via;	  /* for a companion: index into obs.devs of the entry device
+			   * whose group brought it in */
+	bool keep;	  /* its hostpci entry says driver=keep */
+	bool mdev;	  /* its hostpci entry uses a mediated device type */
 	struct usage_list usage; /* reasons the host (or, USAGE_VFIO_OPEN, another
 				  * VM or process) uses it */
-	unsigned reserved_by;   /* another VM holding a live Proxmox reservation, or 0 */
-	unsigned held_by;       /* another VM whose vfiohook journal holds it, or 0 */
+	unsigned reserved_by;	 /* another VM holding a live Proxmox reservation, or 0 */
+	unsigned held_by;	 /* another VM whose vfiohook journal holds it, or 0 */
 };
 
 struct obs_problem {
-	char *id;      /* device id or "hostpciN" or config path */
+	char *id; /* device id or "hostpciN" or config path */
 	char *message;
 };
 
@@ -64,9 +64,10 @@ struct plan {
 	bool ok;
 	struct plan_dev *devs; /* same order as observation devs */
 	size_t n_devs;
-	struct obs_problem *problems; /* copies of the observation's plus the plan's own */
+	struct obs_problem
+	    *problems; /* copies of the observation's plus the plan's own */
 	size_t n_problems;
-	size_t n_forced;              /* host-needed devices taken because steal=force */
+	size_t n_forced; /* host-needed devices taken because steal=force */
 };
 
 /* Pure: no I/O, no logging. */
@@ -74,8 +75,8 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 void plan_free(struct plan *p);
 const char *plan_action_name(enum plan_action a);
 
-void observation_add_problem(struct observation *obs, const char *id, const char *fmt, ...)
-	_printf_(3, 4);
+void observation_add_problem(struct observation *obs, const char *id, const char *fmt,
+			     ...) _printf_(3, 4);
 void observation_free(struct observation *obs);
 
 #endif

@@ -14,7 +14,6 @@
 #include "base/ids.h"
 #include "base/util.h"
 
-
 /* clang-format off */
 static const char *const rebind_names[] = {
 	[POLICY_REBIND_RESTORE] = "restore",
@@ -158,17 +157,14 @@ static int parse_methods(const char *value, const char *where, char **out, char 
 		    !strcasecmp(t, "default")) {
 			r = errf(
 			    err,
-			    "%s: bad value '%s' for reset: '%s' cannot be combined with "
-			    "method names; write 'auto', 'off' or a list of methods",
+			    "%s: bad value '%s' for reset: '%s' cannot be combined with method names; write 'auto', 'off' or a list of methods",
 			    where, value, t);
 			goto out;
 		}
 		if (m < 0) {
 			r = errf(
 			    err,
-			    "%s: bad value '%s' for reset: unknown reset method '%s'; "
-			    "allowed: auto, off, or a space- or comma-separated list of "
-			    "device_specific acpi flr af_flr pm bus cxl_bus",
+			    "%s: bad value '%s' for reset: unknown reset method '%s'; allowed: auto, off, or a space- or comma-separated list of device_specific acpi flr af_flr pm bus cxl_bus",
 			    where, value, t);
 			goto out;
 		}
@@ -183,10 +179,10 @@ static int parse_methods(const char *value, const char *where, char **out, char 
 		total += strlen(reset_methods[m]) + 1;
 	}
 	if (seen.n == 0) {
-		r = errf(err,
-			 "%s: no value for reset; allowed: auto, off, or a list of reset "
-			 "methods (device_specific acpi flr af_flr pm bus cxl_bus)",
-			 where);
+		r = errf(
+		    err,
+		    "%s: no value for reset; allowed: auto, off, or a list of reset methods (device_specific acpi flr af_flr pm bus cxl_bus)",
+		    where);
 		goto out;
 	}
 	res = xcalloc(1, total);
@@ -215,9 +211,7 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		if (v < 0)
 			return errf(
 			    err,
-			    "%s: bad value '%s' for rebind; allowed: restore (give the "
-			    "device back to the driver it had), host (let the kernel "
-			    "pick a host driver), never (leave it on vfio-pci)",
+			    "%s: bad value '%s' for rebind; allowed: restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
 			    where, value);
 		l->val.rebind = (enum policy_rebind)v;
 		break;
@@ -241,10 +235,10 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 	case POLICY_KEY_STEAL:
 		v = lookup(steal_names, ARRAY_SIZE(steal_names), value);
 		if (v < 0)
-			return errf(err,
-				    "%s: bad value '%s' for steal; allowed: safe (refuse "
-				    "devices the host uses), force (take them anyway)",
-				    where, value);
+			return errf(
+			    err,
+			    "%s: bad value '%s' for steal; allowed: safe (refuse devices the host uses), force (take them anyway)",
+			    where, value);
 		l->val.steal = (enum policy_steal)v;
 		break;
 	default:
@@ -339,8 +333,7 @@ static int parse_header(char *line, const char *where, unsigned *vmid, char **er
 	if (len < 2 || line[len - 1] != ']')
 		return errf(
 		    err,
-		    "%s: bad section header '%s': it does not end with ']'; allowed: "
-		    "[defaults] or [vm VMID]",
+		    "%s: bad section header '%s': it does not end with ']'; allowed: [defaults] or [vm VMID]",
 		    where, line);
 	line[len - 1] = '\0';
 	in = trim(line + 1);
@@ -359,10 +352,10 @@ static int parse_header(char *line, const char *where, unsigned *vmid, char **er
 		    err, "%s: bad section header '[%s]': '%s' is not a VM id (%u to %u)",
 		    where, in, num, VMID_MIN, VMID_MAX);
 	}
-	return errf(err,
-		    "%s: bad section header '[%s]'; allowed: [defaults] or [vm VMID], "
-		    "e.g. [vm 105]",
-		    where, in);
+	return errf(
+	    err,
+	    "%s: bad section header '[%s]'; allowed: [defaults] or [vm VMID], e.g. [vm 105]",
+	    where, in);
 }
 
 static struct layer *layer_for(struct layer **ls, size_t *n, unsigned vmid)
@@ -416,8 +409,7 @@ int policy_parse_file(const char *text, const char *path, unsigned vmid, struct 
 		if (!cur) {
 			r = errf(
 			    err,
-			    "%s: '%s' is outside a section; put key = value lines under "
-			    "[defaults] or [vm VMID]",
+			    "%s: '%s' is outside a section; put key = value lines under [defaults] or [vm VMID]",
 			    where, line);
 			goto out;
 		}
@@ -494,11 +486,10 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 			enum policy_key key = POLICY_KEY_REBIND;
 
 			if (!eq || eq == t) {
-				r = errf(err,
-					 "%s: expected key=value (no spaces around '='), "
-					 "got '%s'; "
-					 "e.g. 'vfiohook: rebind=host reset=flr,bus'",
-					 where, t);
+				r = errf(
+				    err,
+				    "%s: expected key=value (no spaces around '='), got '%s'; e.g. 'vfiohook: rebind=host reset=flr,bus'",
+				    where, t);
 				goto out;
 			}
 			*eq = '\0';
@@ -518,8 +509,7 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 		if (!pairs) {
 			r = errf(
 			    err,
-			    "%s: 'vfiohook:' without settings; write e.g. 'vfiohook: "
-			    "rebind=host reset=flr,bus'",
+			    "%s: 'vfiohook:' without settings; write e.g. 'vfiohook: rebind=host reset=flr,bus'",
 			    where);
 			goto out;
 		}

@@ -42,4 +42,3 @@ int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
 	plan_make(pc->obs, &pc->pol, &pc->plan);
 	return 0;
 }
-

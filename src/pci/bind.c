@@ -56,9 +56,10 @@ static int kwrite(const char *what, const char *value, char **err, const char *p
 	log_info("%s", what);
 	r = host_write_timeout(BIND_WRITE_TIMEOUT_MS, value, "%s", path);
 	if (r == -ETIMEDOUT)
-		return errf(err, "%s: writing '%s' to %s did not return within %d s; the driver "
-				 "is stuck (check dmesg); a host reboot may be needed",
-			    what, value, path, BIND_WRITE_TIMEOUT_MS / 1000),
+		return errf(
+			   err,
+			   "%s: writing '%s' to %s did not return within %d s; the driver is stuck (check dmesg); a host reboot may be needed",
+			   what, value, path, BIND_WRITE_TIMEOUT_MS / 1000),
 		       r;
 	if (r < 0)
 		return errf(err, "%s: writing '%s' to %s failed: %s", what, value, path,
@@ -121,9 +122,10 @@ int bind_to_vfio(const char *bdf, char **err)
 	r = bind_wait_driver(bdf, "vfio-pci", BIND_WAIT_MS);
 	if (r < 0) {
 		_cleanup_free_ char *now = bind_current_driver(bdf);
-		return errf(err, "%s did not bind to vfio-pci within %d s (driver now: %s); "
-				 "check dmesg for vfio-pci errors",
-			    bdf, BIND_WAIT_MS / 1000, now ? now : "none"),
+		return errf(
+			   err,
+			   "%s did not bind to vfio-pci within %d s (driver now: %s); check dmesg for vfio-pci errors",
+			   bdf, BIND_WAIT_MS / 1000, now ? now : "none"),
 		       r;
 	}
 	log_info("%s: on vfio-pci", bdf);
@@ -154,9 +156,10 @@ int bind_give_back(const char *bdf, const char *driver, bool do_probe, char **er
 		r = bind_wait_driver(bdf, driver, BIND_WAIT_MS);
 		if (r < 0) {
 			_cleanup_free_ char *now = bind_current_driver(bdf);
-			errf(err, "%s did not bind back to %s within %d s (driver now: %s); is "
-				  "module %s loaded? check dmesg",
-			     bdf, driver, BIND_WAIT_MS / 1000, now ? now : "none", driver);
+			errf(
+			    err,
+			    "%s did not bind back to %s within %d s (driver now: %s); is module %s loaded? check dmesg",
+			    bdf, driver, BIND_WAIT_MS / 1000, now ? now : "none", driver);
 			set_override(bdf, NULL, NULL);
 			return r;
 		}

@@ -34,18 +34,19 @@ int kmod_ensure(const char *name, char **err)
 	}
 	ctx = kmod_new(NULL, NULL);
 	if (!ctx)
-		return errf(err, "cannot load module %s: libkmod could not start", name), -ENOMEM;
+		return errf(err, "cannot load module %s: libkmod could not start", name),
+		       -ENOMEM;
 	kmod_load_resources(ctx);
 	r = kmod_module_new_from_lookup(ctx, name, &list);
 	if (r < 0 || !list) {
 		kmod_unref(ctx);
-		errf(err, "module %s not found for kernel (/lib/modules/$(uname -r)): install the "
-			  "kernel's modules package",
-		     name);
+		errf(
+		    err,
+		    "module %s not found for kernel (/lib/modules/$(uname -r)): install the kernel's modules package",
+		    name);
 		return r < 0 ? r : -ENOENT;
 	}
-	kmod_list_foreach(l, list)
-	{
+	kmod_list_foreach (l, list) {
 		struct kmod_module *mod = kmod_module_get_module(l);
 		int state = kmod_module_get_initstate(mod);
 
@@ -53,13 +54,16 @@ int kmod_ensure(const char *name, char **err)
 			loaded = 1;
 		} else {
 			log_info("loading kernel module %s", kmod_module_get_name(mod));
-			r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+			r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL,
+							    NULL);
 			if (r == 0 || r == -EEXIST)
 				loaded = 1;
 			else
-				errf(err, "cannot load module %s: %s; try 'modprobe %s' and read "
-					  "dmesg",
-				     kmod_module_get_name(mod), strerror(r < 0 ? -r : r), name);
+				errf(
+				    err,
+				    "cannot load module %s: %s; try 'modprobe %s' and read dmesg",
+				    kmod_module_get_name(mod), strerror(r < 0 ? -r : r),
+				    name);
 		}
 		kmod_module_unref(mod);
 		if (loaded)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "base/ids.h"
 #include "pci/reset.h"
+#include "base/ids.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "base/host.h"
-#include "pci/inventory.h"
 #include "base/log.h"
+#include "pci/inventory.h"
 
 #define RESET_TIMEOUT_MS 30000
 
@@ -41,21 +41,24 @@ int reset_verify(const char *bdf, char **err)
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, "%s: cannot read config space: %s", bdf, strerror(errno)), -EIO;
+		return errf(err, "%s: cannot read config space: %s", bdf,
+			    strerror(errno)),
+		       -EIO;
 	n = pread(fd, id, sizeof(id), 0);
 	close(fd);
 	if (n != 2 || (id[0] == 0xff && id[1] == 0xff))
-		return errf(err, "%s does not answer after reset (vendor reads 0xffff): the "
-				 "device is hung; a host reboot may be needed",
-			    bdf),
+		return errf(
+			   err,
+			   "%s does not answer after reset (vendor reads 0xffff): the device is hung; a host reboot may be needed",
+			   bdf),
 		       -EIO;
 	/* vfio-pci parks an idle device in D3hot, so only D3cold (the device
 	 * lost power) is worth a warning */
 	if (host_read(&ps, "/sys/bus/pci/devices/%s/power_state", bdf) == 0 &&
 	    startswith(ps, "D3cold"))
-		log_warn("%s is in power state %s after reset; if it does not come back, "
-			 "load vfio-pci with disable_idle_d3=1",
-			 bdf, ps);
+		log_warn(
+		    "%s is in power state %s after reset; if it does not come back, load vfio-pci with disable_idle_d3=1",
+		    bdf, ps);
 	else if (ps)
 		log_debug("%s: power state %s after reset", bdf, ps);
 	return 0;
@@ -102,23 +105,29 @@ static int do_reset(const char *bdf, const char *methods, char **err)
 	if (methods) {
 		r = host_write(methods, "/sys/bus/pci/devices/%s/reset_method", bdf);
 		if (r < 0)
-			return errf(err, "%s: reset method '%s' is not supported by this device "
-					 "(%s); see /sys/bus/pci/devices/%s/reset_method",
-				    bdf, methods, strerror(-r), bdf),
+			return errf(
+				   err,
+				   "%s: reset method '%s' is not supported by this device (%s); see /sys/bus/pci/devices/%s/reset_method",
+				   bdf, methods, strerror(-r), bdf),
 			       r;
 	}
-	log_info("%s: resetting (%s)", bdf, methods ? methods : "kernel's default method");
-	r = host_write_timeout(RESET_TIMEOUT_MS, "1", "/sys/bus/pci/devices/%s/reset", bdf);
+	log_info("%s: resetting (%s)", bdf,
+		 methods ? methods : "kernel's default method");
+	r = host_write_timeout(RESET_TIMEOUT_MS, "1", "/sys/bus/pci/devices/%s/reset",
+			       bdf);
 	if (methods)
 		r2 = host_write("default", "/sys/bus/pci/devices/%s/reset_method", bdf);
 	if (r == -ENOTTY)
-		return errf(err, "%s: reset%s%s failed: the kernel could not reset it (ENOTTY)",
-			    bdf, methods ? " by " : "", methods ? methods : ""),
+		return errf(
+			   err,
+			   "%s: reset%s%s failed: the kernel could not reset it (ENOTTY)",
+			   bdf, methods ? " by " : "", methods ? methods : ""),
 		       r;
 	if (r < 0)
 		return errf(err, "%s: reset failed: %s", bdf, strerror(-r)), r;
 	if (r2 < 0)
-		log_warn("%s: could not restore reset_method to default: %s", bdf, strerror(-r2));
+		log_warn("%s: could not restore reset_method to default: %s", bdf,
+			 strerror(-r2));
 	return reset_verify(bdf, err);
 }
 

@@ -18,11 +18,11 @@ enum reset_mode {
 };
 
 /*
- * Reset bdf per mode (methods: space-separated, for RESET_METHODS).  `ours` lists every device of this VM (a bus
- * reset resets every device behind the bridge, so all must be ours and
- * idle).  Returns 0 when reset or when no reset was needed (said at info
- * level), -errno with *err when a reset was tried and failed or the device
- * does not answer afterwards.
+ * Reset bdf per mode (methods: space-separated, for RESET_METHODS).  `ours` lists every
+ * device of this VM (a bus reset resets every device behind the bridge, so all must be
+ * ours and idle).  Returns 0 when reset or when no reset was needed (said at info level),
+ * -errno with *err when a reset was tried and failed or the device does not answer
+ * afterwards.
  */
 int reset_device(const char *bdf, enum reset_mode mode, const char *methods,
 		 const struct strv *ours, char **err);

@@ -671,7 +671,8 @@ static void walk_tree(struct walk *w, const char *dir, int depth, int flag)
 
 		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
 			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >= sizeof(sub))
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >=
+		    sizeof(sub))
 			continue;
 		child = w->visit(w, sub, e->d_name, flag);
 		if (child >= 0)
@@ -702,7 +703,7 @@ static int visit_block(struct walk *w, const char *path, const char *name, int i
 static void check_blocks(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->block, "block");
-	struct walk w = { u, c, out, visit_block, 12 };
+	struct walk w = {u, c, out, visit_block, 12};
 
 	for (size_t i = 0; i < c->n; i++)
 		if (below(c->v[i].real, devreal))
@@ -779,9 +780,9 @@ static void load_addrs_fake(struct usage_ctx *u)
 			if (scope == 0x20 || scope == 0x10)
 				continue;
 			for (int k = 0; k < 16; k++) {
-				unsigned byte;
+				unsigned byte = 0;
 
-				sscanf(hex + 2 * k, "%2x", &byte);
+				sscanf(hex + (size_t)2 * k, "%2x", &byte);
 				a.s6_addr[k] = (unsigned char)byte;
 			}
 			inet_ntop(AF_INET6, &a, buf, sizeof(buf));
@@ -868,7 +869,8 @@ static const char *master_kind(const char *mreal)
 
 static const char *vmbr0_note(const char *name)
 {
-	return streq(name, "vmbr0") ? " (Proxmox's management bridge is usually vmbr0)" : "";
+	return streq(name, "vmbr0") ? " (Proxmox's management bridge is usually vmbr0)"
+				    : "";
 }
 
 /* What uses the network interface name (sysfs dir real). */
@@ -886,12 +888,13 @@ static void check_iface(struct usage_ctx *u, const char *name, const char *real,
 		upper = link_target(mreal, "master", &ureal);
 		if (upper)
 			add_reasonf(out, USAGE_NET_MASTER,
-				    "its network interface %s is %s %s, which is %s %s%s", name,
-				    master_kind(mreal), master, master_kind(ureal), upper,
-				    vmbr0_note(upper));
+				    "its network interface %s is %s %s, which is %s %s%s",
+				    name, master_kind(mreal), master, master_kind(ureal),
+				    upper, vmbr0_note(upper));
 		else
-			add_reasonf(out, USAGE_NET_MASTER, "its network interface %s is %s %s%s",
-				    name, master_kind(mreal), master, vmbr0_note(master));
+			add_reasonf(out, USAGE_NET_MASTER,
+				    "its network interface %s is %s %s%s", name,
+				    master_kind(mreal), master, vmbr0_note(master));
 	}
 	if (!u->addrs_loaded) {
 		u->addrs_loaded = true;
@@ -902,8 +905,9 @@ static void check_iface(struct usage_ctx *u, const char *name, const char *real,
 	}
 	addrs = addr_phrase(u, name);
 	if (addrs)
-		add_reasonf(out, USAGE_NET_ADDR, "its network interface %s has %s (link %s)", name,
-			    addrs, oper ? oper : "state unknown");
+		add_reasonf(out, USAGE_NET_ADDR,
+			    "its network interface %s has %s (link %s)", name, addrs,
+			    oper ? oper : "state unknown");
 }
 
 /* An interface: a directory inside a "net" directory (.../net/eno1,
@@ -920,7 +924,7 @@ static int visit_net(struct walk *w, const char *path, const char *name, int in_
 static void check_nets(struct usage_ctx *u, const char *devreal, struct usage_list *out)
 {
 	struct clsset *c = classes(&u->net, "net");
-	struct walk w = { u, c, out, visit_net, 6 };
+	struct walk w = {u, c, out, visit_net, 6};
 
 	for (size_t i = 0; i < c->n; i++)
 		if (below(c->v[i].real, devreal))
@@ -962,8 +966,7 @@ static void check_console(struct usage_ctx *u, const struct pdev *d, const char 
 		fbname = read_at(fb->real, "name");
 		add_reasonf(
 		    out, USAGE_CONSOLE,
-		    "it is the boot display (boot_vga=1) and framebuffer %s%s%s%s is "
-		    "bound to it: the host console runs on it",
+		    "it is the boot display (boot_vga=1) and framebuffer %s%s%s%s is bound to it: the host console runs on it",
 		    fb->name, fbname && *fbname ? " (" : "", fbname ? fbname : "",
 		    fbname && *fbname ? ")" : "");
 		return;
@@ -1104,7 +1107,8 @@ static void check_open(struct usage_ctx *u, const char *target, enum usage_kind 
 static bool drm_node_name(const char *name)
 {
 	/* card0-DP-1 and the like are connectors, not nodes */
-	return (startswith(name, "card") || startswith(name, "renderD")) && !strchr(name, '-');
+	return (startswith(name, "card") || startswith(name, "renderD")) &&
+	       !strchr(name, '-');
 }
 
 static void check_drm_node(struct usage_ctx *u, const char *name, struct usage_list *out)

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "base/host.h"
-#include "pve/propstr.h"
 #include "base/util.h"
+#include "pve/propstr.h"
 
 static bool is_lhex(char c)
 {
@@ -136,10 +136,10 @@ static int bad_id(const char *id, char **err)
 			for (char *l = lower; *l; l++)
 				if (is_uhex(*l))
 					*l = (char)(*l - 'A' + 'a');
-			return errf(err,
-				    "host id '%s' has uppercase hex digits: Proxmox accepts "
-				    "lowercase only (write '%s')",
-				    id, lower);
+			return errf(
+			    err,
+			    "host id '%s' has uppercase hex digits: Proxmox accepts lowercase only (write '%s')",
+			    id, lower);
 		}
 	{
 		size_t n = lhex_run(id, SIZE_MAX);
@@ -151,14 +151,12 @@ static int bad_id(const char *id, char **err)
 		if (rest && hostpci_id_valid(rest))
 			return errf(
 			    err,
-			    "host id '%s': a PCI domain needs at least 4 hex digits "
-			    "(e.g. 0000:01:00.0)",
+			    "host id '%s': a PCI domain needs at least 4 hex digits (e.g. 0000:01:00.0)",
 			    id);
 	}
 	return errf(
 	    err,
-	    "host id '%s' is not a PCI address: expected [domain:]bus:device[.function] "
-	    "in lowercase hex, e.g. 01:00.0, 0000:01:00 or 01:00.0;01:00.1",
+	    "host id '%s' is not a PCI address: expected [domain:]bus:device[.function] in lowercase hex, e.g. 01:00.0, 0000:01:00 or 01:00.0;01:00.1",
 	    id);
 }
 
@@ -174,8 +172,7 @@ static int parse_host(struct hostpci *h, const char *v, char **err)
 		if (len == 0)
 			return errf(
 			    err,
-			    "host '%s' has an empty id: ids are joined by ';' without "
-			    "spaces or empty parts",
+			    "host '%s' has an empty id: ids are joined by ';' without spaces or empty parts",
 			    v);
 		if (!hostpci_id_valid(id))
 			return bad_id(id, err);
@@ -248,10 +245,10 @@ static int parse_romfile(const char *v, char **out, char **err)
 	if (strchr(v, ';'))
 		return errf(err, "romfile '%s' may not contain ';'", v);
 	if (v[0] == '/')
-		return errf(err,
-			    "romfile '%s': give a file name relative to /usr/share/kvm/, "
-			    "not an absolute path",
-			    v);
+		return errf(
+		    err,
+		    "romfile '%s': give a file name relative to /usr/share/kvm/, not an absolute path",
+		    v);
 	/* Proxmox passes /usr/share/kvm/<romfile> to QEMU: no way out of it */
 	while (*p) {
 		const char *slash = strchr(p, '/');
@@ -260,8 +257,7 @@ static int parse_romfile(const char *v, char **out, char **err)
 		if (len == 2 && p[0] == '.' && p[1] == '.')
 			return errf(
 			    err,
-			    "romfile '%s' leaves /usr/share/kvm/ ('..'); put the ROM "
-			    "file into /usr/share/kvm/ and name it there",
+			    "romfile '%s' leaves /usr/share/kvm/ ('..'); put the ROM file into /usr/share/kvm/ and name it there",
 			    v);
 		if (!slash)
 			break;
@@ -272,8 +268,7 @@ static int parse_romfile(const char *v, char **out, char **err)
 }
 
 static const char known_keys[] =
-    "host, mapping, pcie, rombar, x-vga, legacy-igd, romfile, "
-    "mdev, vendor-id, device-id, sub-vendor-id, sub-device-id, driver";
+    "host, mapping, pcie, rombar, x-vga, legacy-igd, romfile, mdev, vendor-id, device-id, sub-vendor-id, sub-device-id, driver";
 
 static int apply_key(struct hostpci *h, const char *k, const char *v, bool *has_host,
 		     char **err)
@@ -286,8 +281,7 @@ static int apply_key(struct hostpci *h, const char *k, const char *v, bool *has_
 		if (!configid_valid(v))
 			return errf(
 			    err,
-			    "mapping '%s' is not a mapping name: expected a letter and "
-			    "then letters, digits, '_' or '-' (at least 2 characters)",
+			    "mapping '%s' is not a mapping name: expected a letter and then letters, digits, '_' or '-' (at least 2 characters)",
 			    v);
 		h->mapping = xstrdup(v);
 		return 0;
@@ -306,8 +300,7 @@ static int apply_key(struct hostpci *h, const char *k, const char *v, bool *has_
 		if (strpbrk(v, "/.:"))
 			return errf(
 			    err,
-			    "mdev '%s': a mediated device type may not contain '/', '.' "
-			    "or ':' (e.g. nvidia-63, i915-GVTg_V5_4)",
+			    "mdev '%s': a mediated device type may not contain '/', '.' or ':' (e.g. nvidia-63, i915-GVTg_V5_4)",
 			    v);
 		h->mdev = xstrdup(v);
 		return 0;
@@ -382,10 +375,7 @@ int hostpci_expand(struct hostpci *h, const struct strv *present, char **err)
 			strv_clear(&devs);
 			return errf(
 			    err,
-			    "hostpci%u: no PCI device found for '%s' (nothing in "
-			    "/sys/bus/pci/devices starts with %s); the address may have "
-			    "changed after a hardware, firmware or BIOS change: check "
-			    "`lspci -D` and fix hostpci%u",
+			    "hostpci%u: no PCI device found for '%s' (nothing in /sys/bus/pci/devices starts with %s); the address may have changed after a hardware, firmware or BIOS change: check `lspci -D` and fix hostpci%u",
 			    h->index, h->host.v[i], norm, h->index);
 		}
 	}
@@ -393,4 +383,3 @@ int hostpci_expand(struct hostpci *h, const struct strv *present, char **err)
 	h->devs = devs;
 	return 0;
 }
-

@@ -6,11 +6,11 @@
 #include <strings.h>
 
 #include "base/host.h"
-#include "pve/hostpci.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "pve/hostpci.h"
 #include "pve/propstr.h"
 #include "pve/reservation.h"
-#include "base/util.h"
 
 #define DESCR_MAX 4096
 
@@ -164,10 +164,7 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 					r = errf(
 					    err,
 					    MAPPING_FILE
-					    ":%u: map: path '%s': '%s' is not "
-					    "a PCI address with domain (expected "
-					    "dddd:bb:dd[.f] in lowercase hex, several "
-					    "joined by ';')",
+					    ":%u: map: path '%s': '%s' is not a PCI address with domain (expected dddd:bb:dd[.f] in lowercase hex, several joined by ';')",
 					    line, v, id);
 					break;
 				}
@@ -181,8 +178,7 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 				r = errf(
 				    err,
 				    MAPPING_FILE
-				    ":%u: map: %s '%s': expected "
-				    "vendor:device as 4+4 hex digits, e.g. 10de:1f08",
+				    ":%u: map: %s '%s': expected vendor:device as 4+4 hex digits, e.g. 10de:1f08",
 				    line, k, v);
 			else if (streq(k, "id"))
 				e->id = xstrdup(v);
@@ -192,11 +188,11 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 			unsigned long long g;
 
 			if (parse_uint(v, 0x7fffffff, &g) < 0)
-				r = errf(err,
-					 MAPPING_FILE
-					 ":%u: map: iommugroup '%s' is not a "
-					 "group number",
-					 line, v);
+				r = errf(
+				    err,
+				    MAPPING_FILE
+				    ":%u: map: iommugroup '%s' is not a group number",
+				    line, v);
 			else
 				e->iommugroup = (int)g;
 		} else if (streq(k, "description")) {
@@ -208,11 +204,11 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 			else
 				e->description = xstrdup(v);
 		} else {
-			r = errf(err,
-				 MAPPING_FILE
-				 ":%u: map: unknown key '%s' (known: node, path, id, "
-				 "subsystem-id, iommugroup, description)",
-				 line, k);
+			r = errf(
+			    err,
+			    MAPPING_FILE
+			    ":%u: map: unknown key '%s' (known: node, path, id, subsystem-id, iommugroup, description)",
+			    line, k);
 		}
 	}
 	propkv_free(kv, n);
@@ -320,19 +316,17 @@ int mapping_parse(const char *text, struct mapping_cfg **out, char **err)
 				r = errf(
 				    err,
 				    MAPPING_FILE
-				    ":%u: expected a mapping id alone on the "
-				    "line, got '%.*s' (did a blank line end the section "
-				    "before it?)",
+				    ":%u: expected a mapping id alone on the line, got '%.*s' (did a blank line end the section before it?)",
 				    lineno, (int)(len > 80 ? 80 : len), s);
 				goto fail;
 			}
 			id = xstrndup(s, e);
 			if (!configid_valid(id)) {
-				r = errf(err,
-					 MAPPING_FILE
-					 ":%u: invalid mapping id '%s' (expected a "
-					 "letter, then letters, digits, '_' or '-')",
-					 lineno, id);
+				r = errf(
+				    err,
+				    MAPPING_FILE
+				    ":%u: invalid mapping id '%s' (expected a letter, then letters, digits, '_' or '-')",
+				    lineno, id);
 				goto fail;
 			}
 			if (mapping_find(cfg, id)) {
@@ -353,11 +347,11 @@ int mapping_parse(const char *text, struct mapping_cfg **out, char **err)
 			continue;
 		}
 		if (!cur) {
-			r = errf(err,
-				 MAPPING_FILE
-				 ":%u: indented line outside a mapping section: "
-				 "'%.*s' (an empty line ends a section)",
-				 lineno, (int)(len > 80 ? 80 : len), s);
+			r = errf(
+			    err,
+			    MAPPING_FILE
+			    ":%u: indented line outside a mapping section: '%.*s' (an empty line ends a section)",
+			    lineno, (int)(len > 80 ? 80 : len), s);
 			goto fail;
 		}
 		{
@@ -424,9 +418,9 @@ static char *read_id(const char *bdf, const char *attr)
  * dropping "0x"); mention case when that is the only difference. */
 static const char *case_hint(const char *a, const char *b)
 {
-	return strcasecmp(a, b) == 0 ? " (Proxmox compares them case-sensitively: write "
-				       "the ids in lowercase)"
-				     : "";
+	return strcasecmp(a, b) == 0
+		   ? " (Proxmox compares them case-sensitively: write the ids in lowercase)"
+		   : "";
 }
 
 /*
@@ -447,8 +441,9 @@ static char *entry_mismatch(const struct pci_map_entry *e)
 		ven = read_id(path, "vendor");
 		dev = read_id(path, "device");
 		if (!ven || !dev)
-			return xasprintf("pci device '%s' not found (map entry on line %u)", path,
-					 e->line);
+			return xasprintf(
+			    "pci device '%s' not found (map entry on line %u)", path,
+			    e->line);
 		/*
 		 * The entry's ids describe its first device: a multifunction set
 		 * (a GPU and its audio function) shares one `id`, and
@@ -459,34 +454,34 @@ static char *entry_mismatch(const struct pci_map_entry *e)
 			continue;
 		found = xasprintf("%s:%s", ven, dev);
 		if (!streq(found, e->id))
-			return xasprintf("'id' does not match for device %s: the mapping (line "
-					 "%u) says %s, sysfs has %s%s",
-					 path, e->line, e->id, found, case_hint(e->id, found));
-		has = host_readlink_base(&grp, "/sys/bus/pci/devices/%s/iommu_group", path) == 0 &&
+			return xasprintf(
+			    "'id' does not match for device %s: the mapping (line %u) says %s, sysfs has %s%s",
+			    path, e->line, e->id, found, case_hint(e->id, found));
+		has = host_readlink_base(&grp, "/sys/bus/pci/devices/%s/iommu_group",
+					 path) == 0 &&
 		      parse_uint(grp, 0x7fffffff, &g) == 0;
 		if (e->iommugroup >= 0 && !has)
-			return xasprintf("'iommugroup' configured but device %s has no IOMMU "
-					 "group (is the IOMMU enabled?); the mapping (line %u) "
-					 "says %d",
-					 path, e->line, e->iommugroup);
+			return xasprintf(
+			    "'iommugroup' configured but device %s has no IOMMU group (is the IOMMU enabled?); the mapping (line %u) says %d",
+			    path, e->line, e->iommugroup);
 		if (e->iommugroup >= 0 && (unsigned long long)e->iommugroup != g)
-			return xasprintf("'iommugroup' does not match for device %s: the "
-					 "mapping (line %u) says %d, sysfs has %llu",
-					 path, e->line, e->iommugroup, g);
+			return xasprintf(
+			    "'iommugroup' does not match for device %s: the mapping (line %u) says %d, sysfs has %llu",
+			    path, e->line, e->iommugroup, g);
 		if (!e->subsystem_id)
 			continue;
 		sv = read_id(path, "subsystem_vendor");
 		sd = read_id(path, "subsystem_device");
 		if (!sv || !sd)
-			return xasprintf("'subsystem-id' configured but device %s has no "
-					 "subsystem ids; the mapping (line %u) says %s",
-					 path, e->line, e->subsystem_id);
+			return xasprintf(
+			    "'subsystem-id' configured but device %s has no subsystem ids; the mapping (line %u) says %s",
+			    path, e->line, e->subsystem_id);
 		sub = xasprintf("%s:%s", sv, sd);
 		if (!streq(sub, e->subsystem_id))
-			return xasprintf("'subsystem-id' does not match for device %s: the "
-					 "mapping (line %u) says %s, sysfs has %s%s",
-					 path, e->line, e->subsystem_id, sub,
-					 case_hint(e->subsystem_id, sub));
+			return xasprintf(
+			    "'subsystem-id' does not match for device %s: the mapping (line %u) says %s, sysfs has %s%s",
+			    path, e->line, e->subsystem_id, sub,
+			    case_hint(e->subsystem_id, sub));
 	}
 	return NULL;
 }
@@ -512,9 +507,8 @@ int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigne
 	if (n == 0) {
 		r = errf(
 		    err,
-		    "hostpci%u: PCI device mapping not found for '%s' on this node (%s): "
-		    "mapping '%s' (" MAPPING_FILE ":%u) has no 'map node=%s,...' entry; "
-		    "add this node's device to it under Datacenter > Resource Mappings",
+		    "hostpci%u: PCI device mapping not found for '%s' on this node (%s): mapping '%s' (" MAPPING_FILE
+		    ":%u) has no 'map node=%s,...' entry; add this node's device to it under Datacenter > Resource Mappings",
 		    hostpci_index, m->name, node, m->name, m->line, node);
 		goto out;
 	}
@@ -525,10 +519,7 @@ int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigne
 		if (what) {
 			r = errf(
 			    err,
-			    "hostpci%u: PCI device mapping '%s' invalid (hardware "
-			    "probably "
-			    "changed): %s; fix the mapping under Datacenter > Resource "
-			    "Mappings or the hardware",
+			    "hostpci%u: PCI device mapping '%s' invalid (hardware probably changed): %s; fix the mapping under Datacenter > Resource Mappings or the hardware",
 			    hostpci_index, m->name, what);
 			goto out;
 		}
@@ -537,11 +528,12 @@ int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigne
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < mine[i]->path.n; j++) {
 			if (hostpci_match(mine[i]->path.v[j], present, &alts[i]) == 0) {
-				r = errf(err,
-					 "hostpci%u: no PCI device found for '%s' "
-					 "(mapping '%s', " MAPPING_FILE ":%u)",
-					 hostpci_index, mine[i]->path.v[j], m->name,
-					 mine[i]->line);
+				r = errf(
+				    err,
+				    "hostpci%u: no PCI device found for '%s' (mapping '%s', " MAPPING_FILE
+				    ":%u)",
+				    hostpci_index, mine[i]->path.v[j], m->name,
+				    mine[i]->line);
 				goto out;
 			}
 		}
@@ -551,9 +543,8 @@ int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigne
 		unsigned other = 0;
 
 		for (size_t j = 0; j < alts[i].n && !busy; j++) {
-			if (taken && strv_contains(taken, alts[i].v[j]))
-				busy = alts[i].v[j];
-			else if ((other = reservation_other_vm(res, alts[i].v[j], vmid)))
+			if ((taken && strv_contains(taken, alts[i].v[j])) ||
+			    (other = reservation_other_vm(res, alts[i].v[j], vmid)))
 				busy = alts[i].v[j];
 		}
 		if (!busy) {
@@ -577,8 +568,7 @@ int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigne
 	/* PCI.pm choose_hostpci_devices, same words first */
 	r = errf(
 	    err,
-	    "hostpci%u: could not find a free device for 'hostpci%u' (mapping '%s' on "
-	    "%s: %s); stop the other VM or add another device to the mapping",
+	    "hostpci%u: could not find a free device for 'hostpci%u' (mapping '%s' on %s: %s); stop the other VM or add another device to the mapping",
 	    hostpci_index, hostpci_index, m->name, node, why ? why : "no alternative");
 out:
 	if (alts)

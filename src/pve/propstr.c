@@ -85,11 +85,10 @@ int propstr_split(const char *s, const char *default_key, struct propkv **kv, si
 		for (size_t i = 0; i < nv; i++) {
 			if (streq(v[i].key, key)) {
 				if (!eq)
-					r = errf(err,
-						 "duplicate key '%s': '%s' has no key, "
-						 "so it is "
-						 "the %s, which is already '%s'",
-						 key, value, key, v[i].value);
+					r = errf(
+					    err,
+					    "duplicate key '%s': '%s' has no key, so it is the %s, which is already '%s'",
+					    key, value, key, v[i].value);
 				else
 					r = errf(err, "duplicate key '%s'", key);
 				free(key);

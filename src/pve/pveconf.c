@@ -7,10 +7,9 @@
 #include <strings.h>
 
 #include "base/host.h"
+#include "base/util.h"
 #include "pve/hostpci.h"
 #include "pve/propstr.h"
-#include "base/util.h"
-
 
 /* ---- the config file ---- */
 
@@ -112,12 +111,10 @@ int vmconf_parse(const char *text, const char *path, unsigned vmid, struct vmcon
 		}
 		kl = key_len(s, len);
 		if (kl == 0 || kl >= len || s[kl] != ':') {
-			r = errf(err,
-				 "%s:%u: cannot parse '%.*s': expected 'key: value' with "
-				 "a key "
-				 "of lowercase letters, '_' or '-' and optional trailing "
-				 "digits",
-				 c->path, lineno, (int)(len > 80 ? 80 : len), s);
+			r = errf(
+			    err,
+			    "%s:%u: cannot parse '%.*s': expected 'key: value' with a key of lowercase letters, '_' or '-' and optional trailing digits",
+			    c->path, lineno, (int)(len > 80 ? 80 : len), s);
 			goto fail;
 		}
 		vs = kl + 1;
@@ -141,8 +138,7 @@ int vmconf_parse(const char *text, const char *path, unsigned vmid, struct vmcon
 			    strncmp(c->lines[i].key, s, kl) == 0) {
 				r = errf(
 				    err,
-				    "%s:%u: key '%.*s' given twice (first on line %u); "
-				    "remove one of them",
+				    "%s:%u: key '%.*s' given twice (first on line %u); remove one of them",
 				    c->path, lineno, (int)kl, s, c->lines[i].line);
 				goto fail;
 			}
@@ -177,10 +173,10 @@ int vmconf_read(unsigned vmid, struct vmconf **out, char **err)
 
 	r = host_read(&text, "%s", path);
 	if (r == -ENOENT) {
-		errf(err,
-		     "VM %u has no config file %s on this node (%s): check the VM id, or "
-		     "whether the VM lives on another cluster node (/etc/pve/.vmlist)",
-		     vmid, path, host_node());
+		errf(
+		    err,
+		    "VM %u has no config file %s on this node (%s): check the VM id, or whether the VM lives on another cluster node (/etc/pve/.vmlist)",
+		    vmid, path, host_node());
 		return -ENOENT;
 	}
 	if (r < 0) {
@@ -189,7 +185,6 @@ int vmconf_read(unsigned vmid, struct vmconf **out, char **err)
 	}
 	return vmconf_parse(text, path, vmid, out, err);
 }
-
 
 /* ---- the vm ---- */
 

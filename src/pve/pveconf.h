@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/util.h"
 #include "pve/hostpci.h"
 #include "pve/propstr.h"
-#include "base/util.h"
 
 /* One "key: value" line of the main section. */
 struct pveconf_line {

@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "base/host.h"
-#include "pve/hostpci.h"
 #include "base/util.h"
+#include "pve/hostpci.h"
 
 void reservation_free(struct reservations *r)
 {

@@ -54,7 +54,6 @@ int jdev_state_from_name(const char *name, enum jdev_state *out)
 	return -EINVAL;
 }
 
-
 /* A kernel driver name as it appears in /sys/bus/pci/drivers and in
  * driver_override: we later build sysfs paths from it, so no '/' or
  * control characters may ever come back out of a journal. */
@@ -270,8 +269,7 @@ static int parse_dev(struct journal *j, struct json_object *o, size_t idx, char 
 	if (jdev_state_from_name(st, &state) < 0)
 		return errf(
 		    err,
-		    "%s: \"state\" '%s' is unknown; expected untouched, binding, bound, "
-		    "releasing or released",
+		    "%s: \"state\" '%s' is unknown; expected untouched, binding, bound, releasing or released",
 		    where, st);
 	r = get_int(o, "group", where, false, -1, INT_MAX, &group, err);
 	if (r < 0)
@@ -292,7 +290,7 @@ static int parse_object(struct json_object *root, unsigned vmid, struct journal 
 {
 	struct json_object *v;
 	const char *phase;
-	long long x;
+	long long x = 0;
 	size_t n;
 	int r;
 
@@ -305,8 +303,7 @@ static int parse_object(struct json_object *root, unsigned vmid, struct journal 
 	if (x > JOURNAL_VERSION)
 		return errf(
 		    err,
-		    "journal format version %lld is newer than this vfiohook understands "
-		    "(%d): finish with the newer vfiohook that wrote it",
+		    "journal format version %lld is newer than this vfiohook understands (%d): finish with the newer vfiohook that wrote it",
 		    x, JOURNAL_VERSION);
 	r = get_int(root, "vmid", "journal", true, 1, VMID_MAX, &x, err);
 	if (r < 0)
@@ -421,8 +418,7 @@ static void copy_unknown(struct json_object *obj, struct json_object *extra,
 {
 	if (!extra || !json_object_is_type(extra, json_type_object))
 		return;
-	json_object_object_foreach(extra, key, val)
-	{
+	json_object_object_foreach (extra, key, val) {
 		if (!known_key(keys, n, key))
 			json_object_object_add(obj, key, json_object_get(val));
 	}
@@ -531,11 +527,10 @@ int journal_dir_ensure(char **err)
 			struct stat lst;
 
 			if (lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-				errf(err,
-				     "%s is a symlink: vfiohook keeps its state only in "
-				     "a real "
-				     "directory; remove the link (rm %s) and run again",
-				     dir, dir);
+				errf(
+				    err,
+				    "%s is a symlink: vfiohook keeps its state only in a real directory; remove the link (rm %s) and run again",
+				    dir, dir);
 				return -ELOOP;
 			}
 			errf(err, "%s is not a directory: remove it and run again", dir);
@@ -552,11 +547,10 @@ int journal_dir_ensure(char **err)
 	}
 	if (st.st_uid != geteuid()) {
 		close(fd);
-		errf(err,
-		     "%s is owned by uid %u, not by us (uid %u): another program may use "
-		     "it; "
-		     "check what it is, remove it and run again",
-		     dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		errf(
+		    err,
+		    "%s is owned by uid %u, not by us (uid %u): another program may use it; check what it is, remove it and run again",
+		    dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
 	if ((st.st_mode & 07777) != 0700) {
@@ -620,10 +614,10 @@ int journal_save(struct journal *j, char **err)
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		/* rename() would replace a symlink rather than follow it, but
 		 * a link here means someone tampers with our state: stop. */
-		errf(err,
-		     "refusing to write journal %s: it is a %s, not a regular file; "
-		     "remove it after checking who made it",
-		     path, S_ISLNK(st.st_mode) ? "symlink" : "special file");
+		errf(
+		    err,
+		    "refusing to write journal %s: it is a %s, not a regular file; remove it after checking who made it",
+		    path, S_ISLNK(st.st_mode) ? "symlink" : "special file");
 		return -ELOOP;
 	}
 	sweep_temp_files(j->vmid);
@@ -657,11 +651,10 @@ int journal_load(unsigned vmid, struct journal **out, char **err)
 		if (r == -ENOENT)
 			return r;
 		if (r == -ELOOP) {
-			errf(err,
-			     "refusing to read journal %s: it is a symlink (not "
-			     "followed); "
-			     "remove it after checking who made it",
-			     path);
+			errf(
+			    err,
+			    "refusing to read journal %s: it is a symlink (not followed); remove it after checking who made it",
+			    path);
 			return r;
 		}
 		errf(err, "cannot read journal %s: %s", path, strerror(-r));
@@ -680,13 +673,11 @@ int journal_load(unsigned vmid, struct journal **out, char **err)
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
 		close(fd);
-		errf(err,
-		     "refusing to read journal %s: owned by uid %u with mode %04o; a "
-		     "journal "
-		     "must be ours (uid %u) and writable only by us; remove it after "
-		     "checking",
-		     path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
-		     (unsigned)geteuid());
+		errf(
+		    err,
+		    "refusing to read journal %s: owned by uid %u with mode %04o; a journal must be ours (uid %u) and writable only by us; remove it after checking",
+		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		    (unsigned)geteuid());
 		return -EPERM;
 	}
 	text = xcalloc(1, cap);
@@ -719,10 +710,10 @@ int journal_load(unsigned vmid, struct journal **out, char **err)
 	close(fd);
 	text[len] = '\0';
 	if (strlen(text) != len)
-		return errf(err,
-			    "journal %s is corrupt: it contains NUL bytes; remove it "
-			    "(devices it names may need 'vfiohook release %u' first)",
-			    path, vmid);
+		return errf(
+		    err,
+		    "journal %s is corrupt: it contains NUL bytes; remove it (devices it names may need 'vfiohook release %u' first)",
+		    path, vmid);
 	r = journal_parse(text, vmid, out, &perr);
 	if (r < 0) {
 		errf(err, "journal %s is corrupt: %s", path,

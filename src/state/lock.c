@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "base/host.h"
-#include "state/journal.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "state/journal.h"
 
 char *lock_path(const char *abs_path)
 {
@@ -114,11 +114,10 @@ int lock_take(const char *abs_path, int timeout_ms, int *fd_out, char **err)
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP)
-			errf(err,
-			     "refusing the lock file %s: it is a symlink (not followed); "
-			     "remove "
-			     "it after checking who made it",
-			     path);
+			errf(
+			    err,
+			    "refusing the lock file %s: it is a symlink (not followed); remove it after checking who made it",
+			    path);
 		else
 			errf(err, "cannot open lock file %s: %s", path, strerror(-r));
 		return r;
@@ -143,25 +142,19 @@ int lock_take(const char *abs_path, int timeout_ms, int *fd_out, char **err)
 			if (fstat(fd, &st) == 0)
 				who = lock_holder(&st);
 			close(fd);
-			errf(err,
-			     "timed out after %d.%03d s waiting for the lock %s%s%s: "
-			     "another "
-			     "vfiohook run (a hook of another VM, or a vfiohook command "
-			     "run by "
-			     "hand) or a Proxmox task holds it; wait for it to finish, "
-			     "or find "
-			     "it with 'fuser -v %s'",
-			     timeout_ms / 1000, timeout_ms % 1000, path,
-			     who ? ", held by " : "", who ? who : "", path);
+			errf(
+			    err,
+			    "timed out after %d.%03d s waiting for the lock %s%s%s: another vfiohook run (a hook of another VM, or a vfiohook command run by hand) or a Proxmox task holds it; wait for it to finish, or find it with 'fuser -v %s'",
+			    timeout_ms / 1000, timeout_ms % 1000, path,
+			    who ? ", held by " : "", who ? who : "", path);
 			return -ETIMEDOUT;
 		}
 		if (!told && now - start >= 1000) {
 			if (fstat(fd, &st) == 0)
 				who = lock_holder(&st);
-			log_info("waiting for %s: another vfiohook run%s%s holds it (up "
-				 "to %d s)",
-				 path, who ? ", " : "", who ? who : "",
-				 timeout_ms / 1000);
+			log_info(
+			    "waiting for %s: another vfiohook run%s%s holds it (up to %d s)",
+			    path, who ? ", " : "", who ? who : "", timeout_ms / 1000);
 			told = true;
 		}
 		host_sleep_ms(nap);

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state/journal.h"
 #include "base/log.h"
+#include "state/journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

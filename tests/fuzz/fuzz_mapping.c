@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pve/mapping.h"
 #include "base/util.h"
+#include "pve/mapping.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

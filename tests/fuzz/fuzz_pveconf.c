@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pve/pveconf.h"
 #include "base/util.h"
+#include "pve/pveconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "fixture.h"
 #include "base/host.h"
+#include "fixture.h"
 
 static void test_root_prefix(void **state)
 {
@@ -22,9 +22,11 @@ static void test_root_prefix(void **state)
 	long v;
 
 	(void)state;
-	assert_int_equal(fx_spec(fx, "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-				     "group=13 driver=nvidia"),
-			 0);
+	assert_int_equal(
+	    fx_spec(
+		fx,
+		"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia"),
+	    0);
 	assert_int_equal(host_setup(fx_root(fx), "pve1"), 0);
 	assert_false(host_is_real());
 	assert_string_equal(host_node(), "pve1");
@@ -33,27 +35,37 @@ static void test_root_prefix(void **state)
 	assert_int_equal(host_read(&s, "/sys/bus/pci/devices/0000:01:00.0/vendor"), 0);
 	assert_string_equal(s, "0x10de");
 	free(s);
-	assert_int_equal(host_read_long(&v, "/sys/bus/pci/devices/0000:01:00.0/class"), 0);
+	assert_int_equal(host_read_long(&v, "/sys/bus/pci/devices/0000:01:00.0/class"),
+			 0);
 	assert_int_equal(v, 0x030000);
-	assert_int_equal(host_readlink_base(&s, "/sys/bus/pci/devices/0000:01:00.0/driver"), 0);
+	assert_int_equal(
+	    host_readlink_base(&s, "/sys/bus/pci/devices/0000:01:00.0/driver"), 0);
 	assert_string_equal(s, "nvidia");
 	free(s);
-	assert_int_equal(host_readlink_base(&s, "/sys/bus/pci/devices/0000:01:00.0/iommu_group"), 0);
+	assert_int_equal(
+	    host_readlink_base(&s, "/sys/bus/pci/devices/0000:01:00.0/iommu_group"), 0);
 	assert_string_equal(s, "13");
 	free(s);
 	/* the relative links resolve like the kernel's */
-	assert_true(host_exists("/sys/kernel/iommu_groups/13/devices/0000:01:00.0/vendor"));
+	assert_true(
+	    host_exists("/sys/kernel/iommu_groups/13/devices/0000:01:00.0/vendor"));
 	assert_true(host_exists("/sys/bus/pci/drivers/nvidia/0000:01:00.0/device"));
 	assert_int_equal(host_read(&s, "/nonexistent"), -ENOENT);
-	assert_int_equal(host_write("vfio-pci", "/sys/bus/pci/devices/0000:01:00.0/driver_override"), 0);
-	assert_int_equal(host_read(&s, "/sys/bus/pci/devices/0000:01:00.0/driver_override"), 0);
+	assert_int_equal(
+	    host_write("vfio-pci", "/sys/bus/pci/devices/0000:01:00.0/driver_override"),
+	    0);
+	assert_int_equal(
+	    host_read(&s, "/sys/bus/pci/devices/0000:01:00.0/driver_override"), 0);
 	assert_string_equal(s, "vfio-pci");
 	free(s);
 	/* no O_CREAT: writing a missing attribute fails */
-	assert_int_equal(host_write("1", "/sys/bus/pci/devices/0000:01:00.0/nope"), -ENOENT);
-	assert_int_equal(host_write_timeout(1000, "1", "/sys/bus/pci/devices/0000:01:00.0/reset"), 0);
-	assert_int_equal(host_write_timeout(1000, "1", "/sys/bus/pci/devices/0000:01:00.0/nope"),
+	assert_int_equal(host_write("1", "/sys/bus/pci/devices/0000:01:00.0/nope"),
 			 -ENOENT);
+	assert_int_equal(
+	    host_write_timeout(1000, "1", "/sys/bus/pci/devices/0000:01:00.0/reset"), 0);
+	assert_int_equal(
+	    host_write_timeout(1000, "1", "/sys/bus/pci/devices/0000:01:00.0/nope"),
+	    -ENOENT);
 	host_cleanup();
 	fx_free(fx, 0);
 }
@@ -96,7 +108,8 @@ static void test_write_timeout_bounds_a_hang(void **state)
 	host_path(fifo, sizeof(fifo), "/sys/bus/pci/devices/stuck");
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	t0 = host_now_ms();
-	assert_int_equal(host_write_timeout(300, "1", "/sys/bus/pci/devices/stuck"), -ETIMEDOUT);
+	assert_int_equal(host_write_timeout(300, "1", "/sys/bus/pci/devices/stuck"),
+			 -ETIMEDOUT);
 	dt = host_now_ms() - t0;
 	assert_true(dt >= 300);
 	assert_true(dt < 5000);
@@ -123,10 +136,10 @@ static void test_real_root(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_root_prefix),
-		cmocka_unit_test(test_atomic_and_mkdir),
-		cmocka_unit_test(test_write_timeout_bounds_a_hang),
-		cmocka_unit_test(test_real_root),
+	    cmocka_unit_test(test_root_prefix),
+	    cmocka_unit_test(test_atomic_and_mkdir),
+	    cmocka_unit_test(test_write_timeout_bounds_a_hang),
+	    cmocka_unit_test(test_real_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,12 +8,12 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "testutil.h"
 #include "base/host.h"
+#include "fixture.h"
 #include "pci/inventory.h"
 #include "pve/hostpci.h"
 #include "pve/pveconf.h"
+#include "testutil.h"
 
 static struct hostpci *ok(const char *value)
 {
@@ -165,9 +165,8 @@ static void test_flags(void **state)
 		bad(buf, "duplicate key", keys[k], NULL);
 	}
 	/* every key at once */
-	h = ok("host=0000:03:00.0;0000:03:00.1,pcie=1,rombar=0,x-vga=on,legacy-igd=no,"
-	       "romfile=vbios.rom,vendor-id=0x10de,device-id=0x1F08,sub-vendor-id=0xabcd,"
-	       "sub-device-id=0x0000,driver=vfio");
+	h = ok(
+	    "host=0000:03:00.0;0000:03:00.1,pcie=1,rombar=0,x-vga=on,legacy-igd=no,romfile=vbios.rom,vendor-id=0x10de,device-id=0x1F08,sub-vendor-id=0xabcd,sub-device-id=0x0000,driver=vfio");
 	assert_int_equal(h->host.n, 2);
 	assert_int_equal(h->pcie, 1);
 	assert_int_equal(h->rombar, 0);
@@ -333,9 +332,10 @@ static void test_probe_present(void **state)
 	struct strv present = {0};
 
 	(void)state;
-	assert_int_equal(fx_spec(fx, "dev 0000:01:00.0 group=1\ndev 0000:01:00.1 group=1\n"
-				     "dev 0000:01:00.3 group=1\ndev 0000:01:01.0 group=2\n"
-				     "dev 0001:01:00.0 group=3\n"),
+	assert_int_equal(fx_spec(fx,
+				 "dev 0000:01:00.0 group=1\ndev 0000:01:00.1 group=1\n"
+				 "dev 0000:01:00.3 group=1\ndev 0000:01:01.0 group=2\n"
+				 "dev 0001:01:00.0 group=3\n"),
 			 0);
 	assert_int_equal(host_setup(fx_root(fx), "pve1"), 0);
 	/* a slot: every function present, sorted; nothing from the next slot
@@ -359,10 +359,10 @@ static void test_probe_present(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_probe_present),
-	    cmocka_unit_test(test_host_ids), cmocka_unit_test(test_mapping_key),
-	    cmocka_unit_test(test_flags),    cmocka_unit_test(test_other_keys),
-	    cmocka_unit_test(test_expand),   cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_probe_present), cmocka_unit_test(test_host_ids),
+	    cmocka_unit_test(test_mapping_key),	  cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_other_keys),	  cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_normalize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

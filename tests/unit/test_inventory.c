@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "base/ids.h"
 #include "base/host.h"
-#include "pci/inventory.h"
+#include "base/ids.h"
 #include "base/log.h"
+#include "fixture.h"
+#include "pci/inventory.h"
 
 struct env {
 	struct fx *fx;
@@ -54,10 +54,8 @@ static void rm_attr(struct env *e, const char *bdf, const char *attr)
 
 static void test_get_gpu(void **state)
 {
-	struct env *e =
-	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-		    "subsys=3842:2167 group=13 driver=nvidia numa=1 boot_vga=1 "
-		    "reset_method=flr,bus\n");
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 subsys=3842:2167 group=13 driver=nvidia numa=1 boot_vga=1 reset_method=flr,bus\n");
 	struct pdev *d = NULL;
 
 	(void)state;
@@ -93,8 +91,8 @@ static void test_get_gpu(void **state)
 
 static void test_get_without_flags(void **state)
 {
-	struct env *e = env_new("dev 0000:02:00.0 vendor=8086 device=10d3 class=020000 "
-				"subsys=8086:a01f group=14\n");
+	struct env *e = env_new(
+	    "dev 0000:02:00.0 vendor=8086 device=10d3 class=020000 subsys=8086:a01f group=14\n");
 	struct pdev *d = NULL;
 
 	(void)state;
@@ -163,15 +161,10 @@ static void test_bdf_parse(void **state)
 static void test_override_bridge_vfio_reset(void **state)
 {
 	struct env *e = env_new(
-	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge "
-	    "driver=pcieport "
-	    "group=1\n"
-	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 parent=0000:00:01.0 "
-	    "driver=vfio-pci override=vfio-pci vfio_dev group=1 noreset boot_vga=0\n"
-	    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 parent=0000:00:01.0 "
-	    "driver=nvgrace-gpu-vfio-pci vfio_dev nogroup\n"
-	    "dev 0000:01:00.2 vendor=10de device=1ada class=0c0330 parent=0000:00:01.0 "
-	    "driver=pci-stub group=1\n");
+	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge driver=pcieport group=1\n"
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 parent=0000:00:01.0 driver=vfio-pci override=vfio-pci vfio_dev group=1 noreset boot_vga=0\n"
+	    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 parent=0000:00:01.0 driver=nvgrace-gpu-vfio-pci vfio_dev nogroup\n"
+	    "dev 0000:01:00.2 vendor=10de device=1ada class=0c0330 parent=0000:00:01.0 driver=pci-stub group=1\n");
 	struct pdev *d = NULL;
 
 	(void)state;
@@ -218,13 +211,12 @@ static void test_unknown_ids_have_no_names(void **state)
 
 static void test_list_and_scan_sorted(void **state)
 {
-	struct env *e =
-	    env_new("dev 0000:0a:00.0 group=20 driver=e1000e\n"
-		    "dev 0000:02:00.1 vendor=10de device=10f9 class=040300 group=13\n"
-		    "dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=13 "
-		    "driver=nvidia boot_vga=1 numa=0\n"
-		    "dev 0001:00:00.0 group=30\n"
-		    "mkdir /sys/bus/pci/devices/garbage\n");
+	struct env *e = env_new(
+	    "dev 0000:0a:00.0 group=20 driver=e1000e\n"
+	    "dev 0000:02:00.1 vendor=10de device=10f9 class=040300 group=13\n"
+	    "dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia boot_vga=1 numa=0\n"
+	    "dev 0001:00:00.0 group=30\n"
+	    "mkdir /sys/bus/pci/devices/garbage\n");
 	struct strv names = {0};
 	struct pdev **v = NULL;
 	size_t n = 0;
@@ -301,10 +293,10 @@ static void test_group_members(void **state)
  */
 static void test_malformed_tree_does_not_exit(void **state)
 {
-	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-				"group=13 driver=nvidia\n"
-				"dev 0000:02:00.0 group=14\n"
-				"dev 0000:03:00.0 group=15\n");
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia\n"
+	    "dev 0000:02:00.0 group=14\n"
+	    "dev 0000:03:00.0 group=15\n");
 	struct pdev *d = NULL, **v = NULL;
 	size_t n = 0;
 

@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "testutil.h"
-#include "base/ids.h"
 #include "base/host.h"
+#include "base/ids.h"
+#include "fixture.h"
 #include "state/journal.h"
+#include "testutil.h"
 
 static char *rpath(const char *rel)
 {
@@ -418,29 +418,19 @@ static void test_corrupt(void **state)
 	BAD("{\"version\":1,\"vmid\":100,\"devices\":[7]}",
 	    "devices[0] must be an object");
 	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"state\":\"bound\"}]}", "\"id\"");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"01:00.0\",\"state\":"
-	    "\"bound\"}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"01:00.0\",\"state\":\"bound\"}]}",
 	    "not a PCI address");
 	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\"}]}",
 	    "\"state\" is missing");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":"
-	    "\"gone\"}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"gone\"}]}",
 	    "'gone' is unknown");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":"
-	    "\"bound\","
-	    "\"orig_driver\":\"../../../bin/sh\"}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"bound\",\"orig_driver\":\"../../../bin/sh\"}]}",
 	    "not a driver name");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":"
-	    "\"bound\","
-	    "\"orig_override\":\"a\\u0000b\"}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"bound\",\"orig_override\":\"a\\u0000b\"}]}",
 	    "NUL");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":"
-	    "\"bound\","
-	    "\"hostpci\":\"usb0\"}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"bound\",\"hostpci\":\"usb0\"}]}",
 	    "hostpciN");
-	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":"
-	    "\"bound\","
-	    "\"group\":-2}]}",
+	BAD("{\"version\":1,\"vmid\":100,\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"bound\",\"group\":-2}]}",
 	    "\"group\" is -2");
 	snprintf(buf, sizeof(buf), "{\"version\":1,\"vmid\":100,\"devices\":[%s,%s]}",
 		 dev_ok, dev_ok);
@@ -461,11 +451,9 @@ static void test_unknown_keys_kept(void **state)
 
 	assert_int_equal(journal_dir_ensure(&err), 0);
 	assert_int_equal(
-	    fx_file(fx, "/run/vfiohook/100.json",
-		    "{\"version\":1,\"vmid\":100,\"phase\":\"pre-start\","
-		    "\"hugepages\":{\"node0\":{\"2048\":512}},\"cpus\":[1,2,3],"
-		    "\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"binding\","
-		    "\"orig_driver\":\"nvidia\",\"reset_method\":\"flr bus\"}]}"),
+	    fx_file(
+		fx, "/run/vfiohook/100.json",
+		"{\"version\":1,\"vmid\":100,\"phase\":\"pre-start\",\"hugepages\":{\"node0\":{\"2048\":512}},\"cpus\":[1,2,3],\"devices\":[{\"id\":\"0000:01:00.0\",\"state\":\"binding\",\"orig_driver\":\"nvidia\",\"reset_method\":\"flr bus\"}]}"),
 	    0);
 	assert_int_equal(chmod(file, 0600), 0);
 	assert_int_equal(journal_load(100, &j, &err), 0);
@@ -583,16 +571,25 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_state_names),
 	    cmocka_unit_test(test_dev_add),
-	    cmocka_unit_test_setup_teardown(test_roundtrip, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_missing, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_atomic_no_temp_files, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_missing, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_no_temp_files, fx_test_setup,
+					    fx_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_modes, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_dir_symlink_refused, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_file_symlink_refused, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_corrupt, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_unknown_keys_kept, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_list_and_remove, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_parse_pure, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_dir_symlink_refused, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_symlink_refused, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_keys_kept, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_list_and_remove, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_pure, fx_test_setup,
+					    fx_test_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

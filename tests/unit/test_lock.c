@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "testutil.h"
 #include "base/host.h"
-#include "state/lock.h"
 #include "base/log.h"
+#include "fixture.h"
+#include "state/lock.h"
+#include "testutil.h"
 
 /* Child exit codes, so the parent can tell what went wrong. */
 /* When set, the child logs at info level to this file. */
@@ -149,8 +149,7 @@ static void test_contention_times_out(void **state)
 	    CHILD_OK);
 	/* timeout 0: one try */
 	assert_int_equal(child_wait(child_take(LOCK_GLOBAL_PATH, 0, -ETIMEDOUT,
-					       "another "
-					       "vfiohook run")),
+					       "another vfiohook run")),
 			 CHILD_OK);
 	/* released: the next one gets it */
 	lock_release(fd);
@@ -262,13 +261,20 @@ static void test_symlink_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_take_release, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_other_lock_files, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_contention_times_out, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_waits_until_released, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_says_it_waits, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_holder_named, fx_test_setup, fx_test_teardown),
-	    cmocka_unit_test_setup_teardown(test_symlink_refused, fx_test_setup, fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_take_release, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_other_lock_files, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_contention_times_out, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_waits_until_released, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_says_it_waits, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_holder_named, fx_test_setup,
+					    fx_test_teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_refused, fx_test_setup,
+					    fx_test_teardown),
 	};
 
 	log_setup(LOGL_ERR, false);

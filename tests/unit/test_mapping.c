@@ -9,13 +9,13 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "testutil.h"
 #include "base/host.h"
+#include "fixture.h"
 #include "pci/inventory.h"
 #include "pve/hostpci.h"
 #include "pve/mapping.h"
 #include "pve/reservation.h"
+#include "testutil.h"
 
 static struct mapping_cfg *parse_ok(const char *text)
 {
@@ -49,23 +49,22 @@ static void test_parse(void **state)
 	const struct pci_map_entry *e;
 
 	(void)state;
-	cfg = parse_ok("# PCI mappings\n"
-		       "\n"
-		       "gpu1\n"
-		       "\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,"
-		       "subsystem-id=3842:2167\n"
-		       "   # a comment inside the section\n"
-		       "\tmap node=pve2,path=0000:02:00.0;0000:02:00.1,id=10DE:1f08,"
-		       "description=the other one\n"
-		       "  \t \n"
-		       "\tdescription my GPU  \n"
-		       "\tmdev 1\n"
-		       "\n"
-		       "\n"
-		       "nic-x \n"
-		       " map path=0001:05:00,node=pve1,id=8086:10d3\n"
-		       " live-migration-capable true\n"
-		       " somefuturekey whatever\n");
+	cfg = parse_ok(
+	    "# PCI mappings\n"
+	    "\n"
+	    "gpu1\n"
+	    "\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n"
+	    "   # a comment inside the section\n"
+	    "\tmap node=pve2,path=0000:02:00.0;0000:02:00.1,id=10DE:1f08,description=the other one\n"
+	    "  \t \n"
+	    "\tdescription my GPU  \n"
+	    "\tmdev 1\n"
+	    "\n"
+	    "\n"
+	    "nic-x \n"
+	    " map path=0001:05:00,node=pve1,id=8086:10d3\n"
+	    " live-migration-capable true\n"
+	    " somefuturekey whatever\n");
 	assert_int_equal(cfg->n, 2);
 	m = mapping_find(cfg, "gpu1");
 	assert_non_null(m);
@@ -183,8 +182,7 @@ static const char two_gpus[] =
     "gpu\n"
     "\tmap node=pve2,path=0000:09:00.0,id=1002:73bf,iommugroup=1,subsystem-id=0000:0000\n"
     "\tmap node=pve1,path=0000:01:00,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n"
-    "\tmap node=pve1,path=0000:02:00,id=10de:1f08,iommugroup=14,"
-    "subsystem-id=3842:2167\n";
+    "\tmap node=pve1,path=0000:02:00,id=10de:1f08,iommugroup=14,subsystem-id=3842:2167\n";
 
 static int resolve(const char *cfgtext, const struct strv *taken,
 		   const struct reservations *res, struct strv *out, char **err)
@@ -266,17 +264,19 @@ static void test_resolve_choose(void **state)
 	free(err), err = NULL;
 
 	/* a device without IOMMU group: the mapping must not name one */
-	assert_int_equal(resolve("nic\n\tmap node=pve1,path=0000:04:00.0,id=8086:10d3,"
-				 "subsystem-id=0000:0000\n",
-				 NULL, NULL, &out, &err),
-			 0);
+	assert_int_equal(
+	    resolve(
+		"nic\n\tmap node=pve1,path=0000:04:00.0,id=8086:10d3,subsystem-id=0000:0000\n",
+		NULL, NULL, &out, &err),
+	    0);
 	assert_string_equal(out.v[0], "0000:04:00.0");
 	strv_clear(&out);
-	snprintf(buf, sizeof(buf),
-		 "nic\n\tmap node=pve1,path=0000:04:00.0,id=8086:10d3,"
-		 "subsystem-id=0000:0000,iommugroup=4\n");
+	snprintf(
+	    buf, sizeof(buf),
+	    "nic\n\tmap node=pve1,path=0000:04:00.0,id=8086:10d3,subsystem-id=0000:0000,iommugroup=4\n");
 	assert_int_equal(resolve(buf, NULL, NULL, &out, &err), -EINVAL);
-	assert_non_null(strstr(err, "'iommugroup' configured but device 0000:04:00.0 has no"));
+	assert_non_null(
+	    strstr(err, "'iommugroup' configured but device 0000:04:00.0 has no"));
 	free(err), err = NULL;
 
 	host_cleanup();
@@ -292,8 +292,9 @@ static void invalid(const char *text, ...)
 
 	assert_int_equal(resolve(text, NULL, NULL, &out, &err), -EINVAL);
 	assert_int_equal(out.n, 0);
-	if (!strstr(err, "hostpci1: PCI device mapping 'gpu' invalid (hardware probably "
-			 "changed): "))
+	if (!strstr(
+		err,
+		"hostpci1: PCI device mapping 'gpu' invalid (hardware probably changed): "))
 		fail_msg("error '%s' is not about an invalid mapping", err);
 	va_start(ap, text);
 	assert_err_has(err, ap);
@@ -317,61 +318,59 @@ static void test_resolve_validation(void **state)
 
 	(void)state;
 	/* vendor:device */
-	invalid("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:2204,iommugroup=13,"
-		"subsystem-id=3842:2167\n",
-		"'id' does not match for device 0000:01:00.0", "says 10de:2204",
-		"has 10de:1f08", "line 2", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:2204,iommugroup=13,subsystem-id=3842:2167\n",
+	    "'id' does not match for device 0000:01:00.0", "says 10de:2204",
+	    "has 10de:1f08", "line 2", NULL);
 	/* Proxmox compares the strings: uppercase differs */
-	invalid("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10DE:1F08,iommugroup=13,"
-		"subsystem-id=3842:2167\n",
-		"'id' does not match", "lowercase", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0,id=10DE:1F08,iommugroup=13,subsystem-id=3842:2167\n",
+	    "'id' does not match", "lowercase", NULL);
 	/* a multifunction set shares the first device's id (the audio function
 	 * has another): only the first path is compared, the others must exist */
-	ok_resolve("gpu\n\tmap "
-		   "node=pve1,path=0000:01:00.0;0000:01:00.1,id=10de:1f08,iommugroup=13,"
-		   "subsystem-id=3842:2167\n",
-		   2);
-	invalid("gpu\n\tmap "
-		"node=pve1,path=0000:01:00.0;0000:01:00.7,id=10de:1f08\n",
+	ok_resolve(
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0;0000:01:00.1,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n",
+	    2);
+	invalid("gpu\n\tmap node=pve1,path=0000:01:00.0;0000:01:00.7,id=10de:1f08\n",
 		"pci device '0000:01:00.7' not found", NULL);
 	/* subsystem ids */
-	invalid("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,"
-		"subsystem-id=3842:3000\n",
-		"'subsystem-id' does not match for device 0000:01:00.0", "says 3842:3000",
-		"has 3842:2167", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,subsystem-id=3842:3000\n",
+	    "'subsystem-id' does not match for device 0000:01:00.0", "says 3842:3000",
+	    "has 3842:2167", NULL);
 	/* subsystem-id and iommugroup are optional: not checked when absent */
-	ok_resolve("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13\n", 1);
+	ok_resolve("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13\n",
+		   1);
 	/* IOMMU group of the first path */
-	invalid("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=14,"
-		"subsystem-id=3842:2167\n",
-		"'iommugroup' does not match for device 0000:01:00.0", "says 14",
-		"has 13", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=14,subsystem-id=3842:2167\n",
+	    "'iommugroup' does not match for device 0000:01:00.0", "says 14", "has 13",
+	    NULL);
 	ok_resolve("gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:1f08\n", 1);
 	/* a path without function is checked as .0 */
-	invalid("gpu\n\tmap node=pve1,path=0000:01:00,id=10de:10f9,iommugroup=13,"
-		"subsystem-id=3842:2167\n",
-		"device 0000:01:00.0", "has 10de:1f08", NULL);
-	invalid("gpu\n\tmap node=pve1,path=0000:07:00,id=10de:1f08,iommugroup=13,"
-		"subsystem-id=3842:2167\n",
-		"pci device '0000:07:00.0' not found", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:01:00,id=10de:10f9,iommugroup=13,subsystem-id=3842:2167\n",
+	    "device 0000:01:00.0", "has 10de:1f08", NULL);
+	invalid(
+	    "gpu\n\tmap node=pve1,path=0000:07:00,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n",
+	    "pci device '0000:07:00.0' not found", NULL);
 	/* every entry of this node is validated, even when the first would do;
 	 * other nodes' entries are not */
-	invalid("gpu\n"
-		"\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,"
-		"subsystem-id=3842:2167\n"
-		"\tmap node=pve2,path=0000:08:00.0,id=dead:beef\n"
-		"\tmap node=pve1,path=0000:02:00.0,id=10de:1f08,iommugroup=99,"
-		"subsystem-id=3842:2167\n",
-		"0000:02:00.0", "says 99", "line 4", NULL);
+	invalid(
+	    "gpu\n"
+	    "\tmap node=pve1,path=0000:01:00.0,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n"
+	    "\tmap node=pve2,path=0000:08:00.0,id=dead:beef\n"
+	    "\tmap node=pve1,path=0000:02:00.0,id=10de:1f08,iommugroup=99,subsystem-id=3842:2167\n",
+	    "0000:02:00.0", "says 99", "line 4", NULL);
 	/* a group mismatch on a later path does not matter (first path only) */
 	{
 		struct strv out = {0};
 		char *err = NULL;
 
 		assert_int_equal(
-		    resolve("gpu\n\tmap node=pve1,path=0000:01:00.0;0000:02:00.0,"
-			    "id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n",
-			    NULL, NULL, &out, &err),
+		    resolve(
+			"gpu\n\tmap node=pve1,path=0000:01:00.0;0000:02:00.0,id=10de:1f08,iommugroup=13,subsystem-id=3842:2167\n",
+			NULL, NULL, &out, &err),
 		    0);
 		assert_int_equal(out.n, 2);
 		assert_string_equal(out.v[1], "0000:02:00.0");

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "engine/plan.h"
 #include "base/util.h"
+#include "engine/plan.h"
 
 static struct pdev *mkdev(const char *bdf, int group, const char *driver)
 {
@@ -23,8 +23,8 @@ static struct pdev *mkdev(const char *bdf, int group, const char *driver)
 	return d;
 }
 
-static struct obs_dev *add(struct observation *o, const char *bdf, int group, const char *driver,
-			   int hostpci, int via)
+static struct obs_dev *add(struct observation *o, const char *bdf, int group,
+			   const char *driver, int hostpci, int via)
 {
 	struct obs_dev *od;
 
@@ -119,8 +119,8 @@ static void test_host_needs_companion(void **state)
 
 	(void)state;
 	add(o, "0000:03:00.0", 7, "xhci_hcd", 0, -1);
-	use(add(o, "0000:04:00.0", 7, "nvme", -1, 0), USAGE_MOUNT, "nvme0n1p2 is mounted at /",
-	    0);
+	use(add(o, "0000:04:00.0", 7, "nvme", -1, 0), USAGE_MOUNT,
+	    "nvme0n1p2 is mounted at /", 0);
 	p = mkplan(o, POLICY_STEAL_SAFE);
 	assert_false(p->ok);
 	assert_int_equal(p->devs[1].action, PLAN_REFUSE);
@@ -145,8 +145,8 @@ static void test_hostpci_device_itself_used(void **state)
 	struct plan *p;
 
 	(void)state;
-	use(add(o, "0000:02:00.0", 9, "igb", 0, -1), USAGE_NET_MASTER, "eno1 is a port of vmbr0",
-	    0);
+	use(add(o, "0000:02:00.0", 9, "igb", 0, -1), USAGE_NET_MASTER,
+	    "eno1 is a port of vmbr0", 0);
 	p = mkplan(o, POLICY_STEAL_SAFE);
 	assert_false(p->ok);
 	assert_int_equal(p->devs[0].action, PLAN_REFUSE);
@@ -223,13 +223,13 @@ static void test_problems_block(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gpu_and_audio_bind),
-		cmocka_unit_test(test_states_that_need_nothing),
-		cmocka_unit_test(test_host_needs_companion),
-		cmocka_unit_test(test_hostpci_device_itself_used),
-		cmocka_unit_test(test_conflicts_with_other_vms),
-		cmocka_unit_test(test_keep_mdev_template_no_iommu),
-		cmocka_unit_test(test_problems_block),
+	    cmocka_unit_test(test_gpu_and_audio_bind),
+	    cmocka_unit_test(test_states_that_need_nothing),
+	    cmocka_unit_test(test_host_needs_companion),
+	    cmocka_unit_test(test_hostpci_device_itself_used),
+	    cmocka_unit_test(test_conflicts_with_other_vms),
+	    cmocka_unit_test(test_keep_mdev_template_no_iommu),
+	    cmocka_unit_test(test_problems_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
 #include "base/host.h"
 #include "engine/policy.h"
+#include "fixture.h"
 
 #define CONF "/etc/vfiohook.conf"
 
@@ -247,9 +247,7 @@ static void test_bad_file(void **state)
 	expect_bad("[defaults]\nreset = flr, warm\n", false,
 		   CONF ":2:", "unknown reset method 'warm'");
 	expect_bad("[defaults]\nreset = flr, warm\n", false,
-		   "device_specific acpi flr af_flr pm "
-		   "bus cxl_bus",
-		   NULL);
+		   "device_specific acpi flr af_flr pm bus cxl_bus", NULL);
 	expect_bad("[defaults]\nreset = flr bus flr\n", false,
 		   CONF ":2:", "'flr' is listed twice");
 	expect_bad("[defaults]\nreset = auto flr\n", false,

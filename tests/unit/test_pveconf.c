@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
-#include "testutil.h"
 #include "base/host.h"
+#include "fixture.h"
 #include "pve/hostpci.h"
 #include "pve/pveconf.h"
+#include "testutil.h"
 
 #define CONF "/etc/pve/qemu-server/100.conf"
 
@@ -412,9 +412,9 @@ static void test_read_and_load(void **state)
 	vm_free(vm);
 
 	assert_int_equal(vmconf_read(100, &c, &err), -ENOENT);
-	assert_non_null(strstr(err,
-			       "VM 100 has no config file /etc/pve/qemu-server/100.conf "
-			       "on this node (pve1)"));
+	assert_non_null(strstr(
+	    err,
+	    "VM 100 has no config file /etc/pve/qemu-server/100.conf on this node (pve1)"));
 	free(err), err = NULL;
 	assert_int_equal(vm_load(100, &vm, &err), -ENOENT);
 	free(err), err = NULL;

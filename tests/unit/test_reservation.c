@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
 #include "base/host.h"
+#include "fixture.h"
 #include "pve/reservation.h"
 
 static const struct reservation *find(const struct reservations *r, const char *id)

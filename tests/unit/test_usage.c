@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "fixture.h"
 #include "base/host.h"
-#include "pci/inventory.h"
 #include "base/log.h"
+#include "fixture.h"
+#include "pci/inventory.h"
 #include "pci/usage.h"
 
 struct env {
@@ -96,10 +96,8 @@ static void test_root_partition_and_swap(void **state)
 {
 	struct env *e = env_new(
 	    NVME_SPEC,
-	    "22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 "
-	    "rw,errors=remount-ro\n"
-	    "25 22 259:1 / /boot/efi rw,relatime shared:7 master:3 - vfat /dev/nvme0n1p1 "
-	    "rw\n"
+	    "22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
+	    "25 22 259:1 / /boot/efi rw,relatime shared:7 master:3 - vfat /dev/nvme0n1p1 rw\n"
 	    "26 22 0:22 / /proc rw,nosuid shared:12 - proc proc rw\n",
 	    "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 	    "/dev/nvme0n1p3                          partition\t8388604\t\t0\t\t-2\n");
@@ -130,11 +128,10 @@ static void test_root_partition_and_swap(void **state)
 /* btrfs reports an anonymous device number in mountinfo: match the source */
 static void test_btrfs_root_by_source(void **state)
 {
-	struct env *e =
-	    env_new(NVME_SPEC,
-		    "22 1 0:31 /@root / rw,relatime shared:1 - btrfs /dev/nvme1n1p1 "
-		    "rw,ssd,subvol=/@root\n",
-		    NULL);
+	struct env *e = env_new(
+	    NVME_SPEC,
+	    "22 1 0:31 /@root / rw,relatime shared:1 - btrfs /dev/nvme1n1p1 rw,ssd,subvol=/@root\n",
+	    NULL);
 	struct usage_list l = {0};
 
 	(void)state;
@@ -148,14 +145,14 @@ static void test_btrfs_root_by_source(void **state)
 	check(e, "0000:05:00.0", &l);
 	assert_int_equal(l.n, 0);
 	/* the second device of a btrfs RAID1: only /sys/fs/btrfs names it */
-	assert_int_equal(fx_spec(e->fx,
-				 "mkdir /sys/fs/btrfs/features\n"
-				 "mkdir /sys/fs/btrfs/0f3c-uuid/devices\n"
-				 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 x\n"
-				 "link /sys/fs/btrfs/0f3c-uuid/devices/nvme0n1p2 "
-				 "../../../../devices/pci0000:05/0000:05:00.0/nvme/nvme0/"
-				 "nvme0n1/nvme0n1p2\n"),
-			 0);
+	assert_int_equal(
+	    fx_spec(
+		e->fx,
+		"mkdir /sys/fs/btrfs/features\n"
+		"mkdir /sys/fs/btrfs/0f3c-uuid/devices\n"
+		"link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 x\n"
+		"link /sys/fs/btrfs/0f3c-uuid/devices/nvme0n1p2 ../../../../devices/pci0000:05/0000:05:00.0/nvme/nvme0/nvme0n1/nvme0n1p2\n"),
+	    0);
 	check(e, "0000:05:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
@@ -207,10 +204,10 @@ static void test_lvm_holder_on_sata(void **state)
 	dump(&l);
 	assert_int_equal(l.n, 1);
 	assert_true(
-	    find(&l, USAGE_HOLDER,
-		 "its disk sda (partition sda3) is held by dm-0 (LVM volume pve-root), "
-		 "which is mounted at / (the host's root filesystem)",
-		 NULL) >= 0);
+	    find(
+		&l, USAGE_HOLDER,
+		"its disk sda (partition sda3) is held by dm-0 (LVM volume pve-root), which is mounted at / (the host's root filesystem)",
+		NULL) >= 0);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -273,28 +270,20 @@ static void test_zfs_member(void **state)
 static void test_net_master_and_addresses(void **state)
 {
 	struct env *e = env_new(
-	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 "
-	    "driver=e1000e\n"
+	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 driver=e1000e\n"
 	    "net 0000:03:00.0 eno1 master=vmbr0\n"
-	    "dev 0000:04:00.0 vendor=8086 device=10d3 class=020000 group=6 "
-	    "driver=e1000e\n"
+	    "dev 0000:04:00.0 vendor=8086 device=10d3 class=020000 group=6 driver=e1000e\n"
 	    "net 0000:04:00.0 eno2\n"
-	    "dev 0000:04:00.1 vendor=8086 device=10d3 class=020000 group=7 "
-	    "driver=e1000e\n"
+	    "dev 0000:04:00.1 vendor=8086 device=10d3 class=020000 group=7 driver=e1000e\n"
 	    "net 0000:04:00.1 eno3 operstate=down\n"
-	    "dev 0000:04:00.2 vendor=8086 device=10d3 class=020000 group=9 "
-	    "driver=e1000e\n"
+	    "dev 0000:04:00.2 vendor=8086 device=10d3 class=020000 group=9 driver=e1000e\n"
 	    "net 0000:04:00.2 eno4\n"
-	    "dev 0000:04:00.3 vendor=8086 device=10d3 class=020000 group=10 "
-	    "driver=e1000e\n"
+	    "dev 0000:04:00.3 vendor=8086 device=10d3 class=020000 group=10 driver=e1000e\n"
 	    "net 0000:04:00.3 eno5 operstate=down\n"
-	    "file /proc/net/if_inet6 20010db8000000000000000000000010 02 40 00 80     "
-	    "eno2\\n"
+	    "file /proc/net/if_inet6 20010db8000000000000000000000010 02 40 00 80     eno2\\n"
 	    "fe800000000000000000000000000001 03 40 20 80     eno3\\n"
 	    "00000000000000000000000000000001 01 80 10 80       lo\\n\n"
-	    "file /proc/net/route Iface\\tDestination\\tGateway "
-	    "\\tFlags\\tRefCnt\\tUse\\t"
-	    "Metric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
+	    "file /proc/net/route Iface\\tDestination\\tGateway \\tFlags\\tRefCnt\\tUse\\tMetric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
 	    "eno4\\t0000A8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
 	    "eno4\\t00000000\\t0100A8C0\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n"
 	    "eno5\\t00000000\\t0100000A\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n\n",
@@ -334,15 +323,14 @@ static void test_net_master_and_addresses(void **state)
 
 static void test_bond_below_bridge(void **state)
 {
-	struct env *e =
-	    env_new("dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 "
-		    "driver=e1000e\n"
-		    "net 0000:03:00.0 enp3s0 master=bond0\n"
-		    "mkdir /sys/devices/virtual/net/bond0/bonding\n"
-		    "link /sys/devices/virtual/net/bond0/master ../vmbr0\n"
-		    "mkdir /sys/devices/virtual/net/vmbr0/bridge\n"
-		    "link /sys/class/net/vmbr0 ../../devices/virtual/net/vmbr0\n",
-		    NULL, NULL);
+	struct env *e = env_new(
+	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 driver=e1000e\n"
+	    "net 0000:03:00.0 enp3s0 master=bond0\n"
+	    "mkdir /sys/devices/virtual/net/bond0/bonding\n"
+	    "link /sys/devices/virtual/net/bond0/master ../vmbr0\n"
+	    "mkdir /sys/devices/virtual/net/vmbr0/bridge\n"
+	    "link /sys/class/net/vmbr0 ../../devices/virtual/net/vmbr0\n",
+	    NULL, NULL);
 	struct usage_list l = {0};
 
 	(void)state;
@@ -357,18 +345,13 @@ static void test_bond_below_bridge(void **state)
 
 static void test_console(void **state)
 {
-	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-				"group=13 driver=nvidia "
-				"boot_vga=1\n"
-				"fb 0000:01:00.0 fb0\n"
-				"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 "
-				"group=14 driver=amdgpu "
-				"boot_vga=0\n"
-				"fb 0000:02:00.0 fb1\n"
-				"dev 0000:03:00.0 vendor=1002 device=73bf class=030000 "
-				"group=15 driver=amdgpu "
-				"boot_vga=1\n",
-				NULL, NULL);
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia boot_vga=1\n"
+	    "fb 0000:01:00.0 fb0\n"
+	    "dev 0000:02:00.0 vendor=1002 device=73bf class=030000 group=14 driver=amdgpu boot_vga=0\n"
+	    "fb 0000:02:00.0 fb1\n"
+	    "dev 0000:03:00.0 vendor=1002 device=73bf class=030000 group=15 driver=amdgpu boot_vga=1\n",
+	    NULL, NULL);
 	struct usage_list l = {0};
 
 	(void)state;
@@ -395,8 +378,7 @@ static void test_console_efifb(void **state)
 	    "dev 0000:02:00.0 vendor=10de device=1f08 class=030000 group=14 boot_vga=0\n"
 	    "file /sys/devices/platform/efi-framebuffer.0/graphics/fb0/name EFI VGA\\n\n"
 	    "link /sys/devices/platform/efi-framebuffer.0/graphics/fb0/device ../..\n"
-	    "link /sys/class/graphics/fb0 "
-	    "../../devices/platform/efi-framebuffer.0/graphics/fb0\n",
+	    "link /sys/class/graphics/fb0 ../../devices/platform/efi-framebuffer.0/graphics/fb0\n",
 	    NULL, NULL);
 	struct usage_list l = {0};
 
@@ -413,23 +395,22 @@ static void test_console_efifb(void **state)
 
 static void test_drm_open(void **state)
 {
-	struct env *e = env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 "
-				"group=13 driver=nvidia\n"
-				"drm 0000:01:00.0 card0\n"
-				"drm 0000:01:00.0 renderD128\n"
-				"drm 0000:01:00.0 card0-DP-1\n"
-				"dev 0000:02:00.0 vendor=1002 device=73bf class=030000 "
-				"group=14 driver=amdgpu\n"
-				"drm 0000:02:00.0 card1\n"
-				"drm 0000:02:00.0 renderD129\n"
-				"proc 999 Xorg /usr/lib/xorg/Xorg :0\n"
-				"fd 999 5 /dev/dri/card0\n"
-				"fd 999 6 /dev/dri/card0\n"
-				"fd 999 7 /dev/dri/renderD128\n"
-				"fd 999 8 /dev/null\n"
-				"proc 1200 ollama /usr/bin/ollama serve\n"
-				"fd 1200 3 /dev/dri/renderD128\n",
-				NULL, NULL);
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia\n"
+	    "drm 0000:01:00.0 card0\n"
+	    "drm 0000:01:00.0 renderD128\n"
+	    "drm 0000:01:00.0 card0-DP-1\n"
+	    "dev 0000:02:00.0 vendor=1002 device=73bf class=030000 group=14 driver=amdgpu\n"
+	    "drm 0000:02:00.0 card1\n"
+	    "drm 0000:02:00.0 renderD129\n"
+	    "proc 999 Xorg /usr/lib/xorg/Xorg :0\n"
+	    "fd 999 5 /dev/dri/card0\n"
+	    "fd 999 6 /dev/dri/card0\n"
+	    "fd 999 7 /dev/dri/renderD128\n"
+	    "fd 999 8 /dev/null\n"
+	    "proc 1200 ollama /usr/bin/ollama serve\n"
+	    "fd 1200 3 /dev/dri/renderD128\n",
+	    NULL, NULL);
 	struct usage_list l = {0};
 	int i;
 
@@ -457,22 +438,20 @@ static void test_drm_open(void **state)
 
 static void test_vfio_group_open(void **state)
 {
-	struct env *e =
-	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 "
-		    "driver=vfio-pci\n"
-		    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 "
-		    "driver=vfio-pci\n"
-		    "dev 0000:02:00.0 group=14 driver=vfio-pci\n"
-		    "dev 0000:03:00.0 group=15 driver=vfio-pci\n"
-		    "mkdir /sys/devices/pci0000:03/0000:03:00.0/vfio-dev/vfio3\n"
-		    "proc 4242 kvm /usr/bin/kvm -id 101 -name vm101,debug-threads=on\n"
-		    "fd 4242 17 /dev/vfio/13\n"
-		    "fd 4242 18 /dev/vfio/vfio\n"
-		    "proc 5000 qemu-system-x86 qemu-system-x86_64 -name test\n"
-		    "fd 5000 9 /dev/vfio/14\n"
-		    "proc 6000 kvm /usr/bin/kvm -id 202\n"
-		    "fd 6000 30 /dev/vfio/devices/vfio3\n",
-		    NULL, NULL);
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=vfio-pci\n"
+	    "dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 driver=vfio-pci\n"
+	    "dev 0000:02:00.0 group=14 driver=vfio-pci\n"
+	    "dev 0000:03:00.0 group=15 driver=vfio-pci\n"
+	    "mkdir /sys/devices/pci0000:03/0000:03:00.0/vfio-dev/vfio3\n"
+	    "proc 4242 kvm /usr/bin/kvm -id 101 -name vm101,debug-threads=on\n"
+	    "fd 4242 17 /dev/vfio/13\n"
+	    "fd 4242 18 /dev/vfio/vfio\n"
+	    "proc 5000 qemu-system-x86 qemu-system-x86_64 -name test\n"
+	    "fd 5000 9 /dev/vfio/14\n"
+	    "proc 6000 kvm /usr/bin/kvm -id 202\n"
+	    "fd 6000 30 /dev/vfio/devices/vfio3\n",
+	    NULL, NULL);
 	struct usage_list l = {0};
 	int i;
 
@@ -521,16 +500,12 @@ static void test_vfio_group_open(void **state)
 static void test_below_boundary_and_bridge(void **state)
 {
 	struct env *e = env_new(
-	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge "
-	    "driver=pcieport "
-	    "group=1\n"
-	    "dev 0000:01:00.0 vendor=144d device=a808 class=010802 parent=0000:00:01.0 "
-	    "group=2 driver=nvme\n"
+	    "dev 0000:00:01.0 vendor=8086 device=1901 class=060400 bridge driver=pcieport group=1\n"
+	    "dev 0000:01:00.0 vendor=144d device=a808 class=010802 parent=0000:00:01.0 group=2 driver=nvme\n"
 	    "block 0000:01:00.0 nvme/nvme0/nvme0n1 259:0\n"
 	    "dev 0000:02:00.1 group=3\n"
 	    "file /sys/devices/pci0000:02/0000:02:00.10/block/sdz/dev 8:0\\n\n"
-	    "link /sys/class/block/sdz "
-	    "../../devices/pci0000:02/0000:02:00.10/block/sdz\n",
+	    "link /sys/class/block/sdz ../../devices/pci0000:02/0000:02:00.10/block/sdz\n",
 	    "22 1 259:0 / / rw - ext4 /dev/nvme0n1 rw\n"
 	    "23 22 8:0 / /data rw - ext4 /dev/sdz rw\n",
 	    NULL);
@@ -550,16 +525,14 @@ static void test_below_boundary_and_bridge(void **state)
 
 static void test_not_in_use(void **state)
 {
-	struct env *e =
-	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 "
-		    "driver=nvidia "
-		    "boot_vga=0\n"
-		    "drm 0000:01:00.0 card0\n"
-		    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5\n"
-		    "net 0000:03:00.0 eno1 operstate=down\n" NVME_SPEC
-		    "proc 4242 kvm /usr/bin/kvm -id 101\n"
-		    "fd 4242 17 /dev/vfio/99\n",
-		    "22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n", NULL);
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia boot_vga=0\n"
+	    "drm 0000:01:00.0 card0\n"
+	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5\n"
+	    "net 0000:03:00.0 eno1 operstate=down\n" NVME_SPEC
+	    "proc 4242 kvm /usr/bin/kvm -id 101\n"
+	    "fd 4242 17 /dev/vfio/99\n",
+	    "22 1 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n", NULL);
 	struct usage_list l = {0};
 
 	(void)state;
