@@ -73,6 +73,18 @@ int errf(char **err, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int errnof(char **err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && !*err) {
+		va_start(ap, fmt);
+		*err = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
 void strv_push(struct strv *s, char *owned)
 {
 	if (s->n + 2 > s->cap) {

@@ -61,6 +61,9 @@ char *xvasprintf(const char *fmt, va_list ap);
  * reaches the user.  Returns -EINVAL so parsers can `return errf(...)`.
  */
 int errf(char **err, const char *fmt, ...) _printf_(2, 3);
+/* The same, returning r (a negative errno) instead of -EINVAL:
+ * `return errnof(err, -ENOENT, "no such thing %s", x);` */
+int errnof(char **err, int r, const char *fmt, ...) _printf_(3, 4);
 
 /* A NULL-terminated, growable array of owned strings. */
 struct strv {
