@@ -29,9 +29,9 @@ endif
 VERSION := 0.1.0$(shell git describe --always --dirty 2>/dev/null | sed "s/^/+g/")
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
 ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
-	-Isrc $(PKG_CFLAGS) -MMD -MP
+	-Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 
 SRC_C := $(sort $(wildcard src/*/*.c))
 HOOK_C := $(sort $(wildcard hook/*.c))

@@ -114,7 +114,7 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 	struct obs_dev *od;
 	int r;
 
-	r = inventory_get(inv, bdf, 0, &d);
+	r = inventory_get(inv, bdf, INV_NAMES, &d);
 	if (r < 0) {
 		/* libpci's own words name the sysfs file it could not read */
 		const char *why = r == -EIO ? inventory_error(inv) : NULL;

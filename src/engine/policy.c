@@ -16,6 +16,7 @@
 
 /* clang-format off */
 static const char *const rebind_names[] = {
+	[POLICY_REBIND_AUTO] = "auto",
 	[POLICY_REBIND_RESTORE] = "restore",
 	[POLICY_REBIND_HOST] = "host",
 	[POLICY_REBIND_NEVER] = "never",
@@ -33,7 +34,9 @@ static const char *const key_names[] = {
 	[POLICY_KEY_REBIND] = "rebind",
 	[POLICY_KEY_RESET] = "reset",
 	[POLICY_KEY_STEAL] = "steal",
+	[POLICY_KEY_LOG] = "log",
 };
+static const char *const log_names[] = {"normal", "verbose"};
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
  * as /sys/bus/pci/devices/X/reset_method takes them. */
 static const char *const reset_methods[] = {
@@ -81,6 +84,8 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 		return policy_reset_name(p->reset);
 	case POLICY_KEY_STEAL:
 		return policy_steal_name(p->steal);
+	case POLICY_KEY_LOG:
+		return log_names[p->log_verbose];
 	default:
 		return "invalid";
 	}
@@ -89,7 +94,7 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 void policy_defaults(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->rebind = POLICY_REBIND_RESTORE;
+	p->rebind = POLICY_REBIND_AUTO;
 	p->reset = POLICY_RESET_AUTO;
 	p->steal = POLICY_STEAL_SAFE;
 }
@@ -134,7 +139,8 @@ static int parse_key(const char *key, const char *where, enum policy_key *out, c
 	int k = lookup(key_names, ARRAY_SIZE(key_names), key);
 
 	if (k < 0)
-		return errf(err, "%s: unknown key '%s'; known keys: rebind, reset, steal",
+		return errf(err,
+			    "%s: unknown key '%s'; known keys: rebind, reset, steal, log",
 			    where, key);
 	*out = (enum policy_key)k;
 	return 0;
@@ -211,7 +217,7 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		if (v < 0)
 			return errf(
 			    err,
-			    "%s: bad value '%s' for rebind; allowed: restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
+			    "%s: bad value '%s' for rebind; allowed: auto (like restore, but storage controllers stay on vfio-pci), restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
 			    where, value);
 		l->val.rebind = (enum policy_rebind)v;
 		break;
@@ -241,6 +247,15 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 			    where, value);
 		l->val.steal = (enum policy_steal)v;
 		break;
+	case POLICY_KEY_LOG:
+		v = lookup(log_names, ARRAY_SIZE(log_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for log; allowed: normal (a few lines per device), verbose (every sysfs step)",
+			    where, value);
+		l->val.log_verbose = v == 1;
+		break;
 	default:
 		return errf(err, "%s: unknown key", where);
 	}
@@ -268,6 +283,9 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			break;
 		case POLICY_KEY_STEAL:
 			p->steal = l->val.steal;
+			break;
+		case POLICY_KEY_LOG:
+			p->log_verbose = l->val.log_verbose;
 			break;
 		default:
 			break;

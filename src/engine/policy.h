@@ -19,12 +19,13 @@
  *      in the cluster.  Other lines of the description are ignored.
  *
  * Keys (values are case-insensitive):
- *   rebind = restore | host | never      (default restore)
+ *   rebind = auto | restore | host | never   (default auto)
  *   reset  = auto | off | METHOD...      (default auto; METHOD from
  *            device_specific acpi flr af_flr pm bus cxl_bus, space- or
  *            comma-separated, no repeats; stored space-separated as the
  *            kernel's reset_method attribute wants)
  *   steal  = safe | force                (default safe)
+ *   log    = normal | verbose            (default normal)
  *
  * Parse errors name "/etc/vfiohook.conf:LINE" or "VM 100 description line N",
  * say what is wrong and what is allowed, and return -EINVAL; the program
@@ -33,9 +34,13 @@
 #ifndef VFIOHOOK_POLICY_H
 #define VFIOHOOK_POLICY_H
 
+#include <stdbool.h>
+
 #define POLICY_CONF_PATH "/etc/vfiohook.conf"
 
 enum policy_rebind {
+	POLICY_REBIND_AUTO,    /* restore, but storage controllers (PCI class 01) stay on
+				  vfio-pci, so the host never activates the guest's disks */
 	POLICY_REBIND_RESTORE, /* give the device back to the driver it had before
 				  pre-start */
 	POLICY_REBIND_HOST,  /* clear the override and let the kernel probe a host driver
@@ -58,6 +63,7 @@ enum policy_key {
 	POLICY_KEY_REBIND,
 	POLICY_KEY_RESET,
 	POLICY_KEY_STEAL,
+	POLICY_KEY_LOG,
 	POLICY_KEY_COUNT,
 };
 
@@ -67,8 +73,9 @@ struct policy {
 	char *reset_methods; /* space-separated, when reset == POLICY_RESET_METHODS, else
 				NULL */
 	enum policy_steal steal;
-	char *origin[8]; /* per enum policy_key: "/etc/vfiohook.conf:12",
-			  * "VM 100 description line 2", or NULL = built-in default */
+	bool log_verbose; /* log = verbose: the task log shows every sysfs step */
+	char *origin[8];  /* per enum policy_key: "/etc/vfiohook.conf:12",
+			   * "VM 100 description line 2", or NULL = built-in default */
 };
 
 /* Initialise *p to the defaults (does not free what *p held). */

@@ -48,12 +48,13 @@ int bind_wait_driver(const char *bdf, const char *want, int timeout_ms)
 	}
 }
 
-/* A bounded sysfs write, announced first, with a message on failure. */
+/* A bounded sysfs write, announced first (at debug level: the engine
+ * announces the whole move in the task log), with a message on failure. */
 static int kwrite(const char *what, const char *value, char **err, const char *path)
 {
 	int r;
 
-	log_info("%s", what);
+	log_debug("%s", what);
 	r = host_write_timeout(BIND_WRITE_TIMEOUT_MS, value, "%s", path);
 	if (r == -ETIMEDOUT)
 		return errf(
@@ -128,8 +129,13 @@ int bind_to_vfio(const char *bdf, char **err)
 			   bdf, BIND_WAIT_MS / 1000, now ? now : "none"),
 		       r;
 	}
-	log_info("%s: on vfio-pci", bdf);
+	log_debug("%s: on vfio-pci", bdf);
 	return 0;
+}
+
+int bind_set_override(const char *bdf, const char *value, char **err)
+{
+	return set_override(bdf, value, err);
 }
 
 int bind_give_back(const char *bdf, const char *driver, bool do_probe, char **err)
@@ -166,15 +172,15 @@ int bind_give_back(const char *bdf, const char *driver, bool do_probe, char **er
 		r = set_override(bdf, NULL, err);
 		if (r < 0)
 			return r;
-		log_info("%s: back on %s", bdf, driver);
+		log_debug("%s: back on %s", bdf, driver);
 	} else if (do_probe) {
 		/* the override was cleared before the probe, so the kernel chose
 		 * by ids (a vfio-pci.ids= table may pick vfio-pci again) */
 		_cleanup_free_ char *now = bind_current_driver(bdf);
 
-		log_info("%s: the kernel chose %s", bdf, now ? now : "no driver");
+		log_debug("%s: the kernel chose %s", bdf, now ? now : "no driver");
 	} else {
-		log_info("%s: left without a driver, as it was before", bdf);
+		log_debug("%s: left without a driver, as it was before", bdf);
 	}
 	return 0;
 }

@@ -35,6 +35,9 @@ int bind_to_vfio(const char *bdf, char **err);
  */
 int bind_give_back(const char *bdf, const char *driver, bool probe, char **err);
 
+/* Write driver_override (NULL or "": clear it), bounded and announced. */
+int bind_set_override(const char *bdf, const char *value, char **err);
+
 /* Wait (bounded) until bdf's driver is `want` (NULL: unbound). */
 int bind_wait_driver(const char *bdf, const char *want, int timeout_ms);
 

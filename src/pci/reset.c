@@ -97,69 +97,82 @@ static bool bus_is_ours(const char *bdf, const struct strv *ours, char **who)
 	return ok;
 }
 
+/*
+ * Reset with `methods` selected (NULL: as the device's reset_method is).
+ * The reset_method the device had is put back afterwards: the admin's or
+ * vendor-reset's choice ("device_specific") must survive, never "default"
+ * by assumption.
+ */
 static int do_reset(const char *bdf, const char *methods, char **err)
 {
 	_cleanup_free_ char *saved = NULL;
 	int r, r2 = 0;
 
 	if (methods) {
+		host_read(&saved, "/sys/bus/pci/devices/%s/reset_method", bdf);
 		r = host_write(methods, "/sys/bus/pci/devices/%s/reset_method", bdf);
 		if (r < 0)
-			return errf(
-				   err,
-				   "%s: reset method '%s' is not supported by this device (%s); see /sys/bus/pci/devices/%s/reset_method",
-				   bdf, methods, strerror(-r), bdf),
-			       r;
+			return errnof(
+			    err, r,
+			    "%s: reset method '%s' is not supported by this device (%s); see /sys/bus/pci/devices/%s/reset_method",
+			    bdf, methods, strerror(-r), bdf);
 	}
-	log_info("%s: resetting (%s)", bdf,
-		 methods ? methods : "kernel's default method");
+	log_debug("%s: resetting (%s)", bdf,
+		  methods ? methods : "kernel's default method");
 	r = host_write_timeout(RESET_TIMEOUT_MS, "1", "/sys/bus/pci/devices/%s/reset",
 			       bdf);
 	if (methods)
-		r2 = host_write("default", "/sys/bus/pci/devices/%s/reset_method", bdf);
+		r2 = host_write(saved && *saved ? saved : "default",
+				"/sys/bus/pci/devices/%s/reset_method", bdf);
 	if (r == -ENOTTY)
-		return errf(
-			   err,
-			   "%s: reset%s%s failed: the kernel could not reset it (ENOTTY)",
-			   bdf, methods ? " by " : "", methods ? methods : ""),
-		       r;
+		return errnof(
+		    err, r,
+		    "%s: reset%s%s failed: the kernel could not reset it (ENOTTY)", bdf,
+		    methods ? " by " : "", methods ? methods : "");
 	if (r < 0)
-		return errf(err, "%s: reset failed: %s", bdf, strerror(-r)), r;
+		return errnof(err, r, "%s: reset failed: %s", bdf, strerror(-r));
 	if (r2 < 0)
-		log_warn("%s: could not restore reset_method to default: %s", bdf,
-			 strerror(-r2));
+		log_warn("%s: could not put reset_method back to '%s': %s", bdf,
+			 saved ? saved : "default", strerror(-r2));
 	return reset_verify(bdf, err);
 }
 
 int reset_device(const char *bdf, enum reset_mode mode, const char *methods_wanted,
-		 const struct strv *ours, char **err)
+		 const struct strv *ours, char **note, char **err)
 {
 	_cleanup_free_ char *methods = NULL, *who = NULL;
 
+	*note = NULL;
 	if (mode == RESET_OFF) {
-		log_debug("%s: not reset (reset = off)", bdf);
+		*note = xstrdup("not reset (reset = off)");
 		return 0;
 	}
 	if (!host_exists("/sys/bus/pci/devices/%s/reset", bdf)) {
-		log_info("%s: has no reset method; it is handed back as it is", bdf);
+		*note = xstrdup("no reset method: handed back as it is");
 		return 0;
 	}
-	if (mode == RESET_METHODS)
+	if (mode == RESET_METHODS) {
+		*note = xasprintf("reset by %s", methods_wanted);
 		return do_reset(bdf, methods_wanted, err);
+	}
 
 	host_read(&methods, "/sys/bus/pci/devices/%s/reset_method", bdf);
-	if (has_method(methods, "device_specific"))
+	if (has_method(methods, "device_specific")) {
+		*note = xstrdup("reset by its device-specific method");
 		return do_reset(bdf, NULL, err);
+	}
 	if (has_method(methods, "flr") || has_method(methods, "af_flr")) {
-		log_info("%s: vfio-pci reset it with FLR when QEMU closed it", bdf);
+		*note = xstrdup("vfio-pci reset it with FLR when QEMU closed it");
 		return 0;
 	}
 	if (has_method(methods, "bus")) {
 		if (bus_is_ours(bdf, ours, &who)) {
 			_cleanup_free_ char *bus_err = NULL;
 
-			if (do_reset(bdf, "bus", &bus_err) == 0)
+			if (do_reset(bdf, "bus", &bus_err) == 0) {
+				*note = xstrdup("reset by bus");
 				return 0;
+			}
 			/* A secondary bus reset can fail where the kernel's first
 			 * method works (6.1 gives ENOTTY when the link never
 			 * reports active again): fall back to that, if there is
@@ -169,14 +182,16 @@ int reset_device(const char *bdf, enum reset_mode mode, const char *methods_want
 				bus_err = NULL;
 				return -EIO;
 			}
-			log_warn("%s; trying the kernel's default method", bus_err);
+			*note = xasprintf(
+			    "bus reset failed (%s), then reset by the kernel's default method",
+			    bus_err);
 			return do_reset(bdf, NULL, err);
 		}
-		log_info("%s: no bus reset: %s on the same bus is not this VM's", bdf,
-			 who ? who : "another device");
+		*note = xasprintf("no bus reset: %s on the same bus is not this VM's",
+				  who ? who : "another device");
 		return 0;
 	}
-	log_info("%s: vfio-pci reset it (%s) when QEMU closed it", bdf,
-		 methods ? methods : "no method");
+	*note = xasprintf("vfio-pci reset it (%s) when QEMU closed it",
+			  methods ? methods : "no method");
 	return 0;
 }

@@ -20,12 +20,12 @@ enum reset_mode {
 /*
  * Reset bdf per mode (methods: space-separated, for RESET_METHODS).  `ours` lists every
  * device of this VM (a bus reset resets every device behind the bridge, so all must be
- * ours and idle).  Returns 0 when reset or when no reset was needed (said at info level),
- * -errno with *err when a reset was tried and failed or the device does not answer
- * afterwards.
+ * ours and idle).  *note (allocated, also on failure) says what was done or why no reset
+ * was needed ("reset by bus").  Returns 0 when reset or when no reset was needed, -errno
+ * with *err when a reset was tried and failed or the device does not answer afterwards.
  */
 int reset_device(const char *bdf, enum reset_mode mode, const char *methods,
-		 const struct strv *ours, char **err);
+		 const struct strv *ours, char **note, char **err);
 
 /* The device answers config reads (vendor != 0xffff) and is in D0. */
 int reset_verify(const char *bdf, char **err);

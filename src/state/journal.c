@@ -33,6 +33,13 @@ static const char *const state_names[] = {
 	[JDEV_BOUND] = "bound",
 	[JDEV_RELEASING] = "releasing",
 	[JDEV_RELEASED] = "released",
+	[JDEV_PLANNED] = "planned",
+};
+static const char *const jstep_names[] = {
+	[JSTEP_APPLYING] = "applying",
+	[JSTEP_APPLIED] = "applied",
+	[JSTEP_UNDOING] = "undoing",
+	[JSTEP_UNDONE] = "undone",
 };
 /* clang-format on */
 
@@ -41,6 +48,24 @@ const char *jdev_state_name(enum jdev_state s)
 	if ((unsigned)s < ARRAY_SIZE(state_names))
 		return state_names[s];
 	return "invalid";
+}
+
+const char *jstep_state_name(enum jstep_state s)
+{
+	if ((unsigned)s < ARRAY_SIZE(jstep_names))
+		return jstep_names[s];
+	return "invalid";
+}
+
+static int jstep_state_from_name(const char *name, enum jstep_state *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(jstep_names); i++) {
+		if (streq(name, jstep_names[i])) {
+			*out = (enum jstep_state)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 int jdev_state_from_name(const char *name, enum jdev_state *out)
@@ -108,6 +133,7 @@ static void jdev_clear(struct jdev *d)
 {
 	free(d->orig_driver);
 	free(d->orig_override);
+	free(d->orig_reset_method);
 	free(d->hostpci);
 	if (d->extra)
 		json_object_put(d->extra);
@@ -120,6 +146,17 @@ void journal_free(struct journal *j)
 	for (size_t i = 0; i < j->n_devs; i++)
 		jdev_clear(&j->devs[i]);
 	free(j->devs);
+	for (size_t i = 0; i < j->n_sections; i++) {
+		struct jsection *sec = &j->sections[i];
+
+		for (size_t k = 0; k < sec->n; k++) {
+			free(sec->v[k].subject);
+			json_object_put(sec->v[k].data);
+		}
+		free(sec->v);
+		free(sec->kind);
+	}
+	free(j->sections);
 	free(j->phase);
 	if (j->extra)
 		json_object_put(j->extra);
@@ -151,7 +188,55 @@ struct jdev *journal_dev_add(struct journal *j, const char *bdf)
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	d->state = JDEV_UNTOUCHED;
 	d->group = -1;
+	d->class_code = -1;
 	return d;
+}
+
+/* [a-z][a-z0-9_-]{0,31} */
+static bool kind_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || s[0] < 'a' || s[0] > 'z')
+		return false;
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		      s[n] == '-' || s[n] == '_'))
+			return false;
+	return n <= 32;
+}
+
+struct jsection *journal_section(struct journal *j, const char *kind, bool create)
+{
+	struct jsection *sec;
+
+	for (size_t i = 0; j && i < j->n_sections; i++)
+		if (streq(j->sections[i].kind, kind))
+			return &j->sections[i];
+	if (!j || !create || !kind_valid(kind))
+		return NULL;
+	j->sections = xrealloc(j->sections, (j->n_sections + 1) * sizeof(*j->sections));
+	sec = &j->sections[j->n_sections++];
+	memset(sec, 0, sizeof(*sec));
+	sec->kind = xstrdup(kind);
+	return sec;
+}
+
+struct jentry *jsection_entry(struct jsection *sec, const char *subject, bool create)
+{
+	struct jentry *e;
+
+	for (size_t i = 0; sec && subject && i < sec->n; i++)
+		if (streq(sec->v[i].subject, subject))
+			return &sec->v[i];
+	if (!sec || !subject || !*subject || !create)
+		return NULL;
+	sec->v = xrealloc(sec->v, (sec->n + 1) * sizeof(*sec->v));
+	e = &sec->v[sec->n++];
+	e->subject = xstrdup(subject);
+	e->state = JSTEP_APPLYING;
+	e->data = json_object_new_object();
+	return e;
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -213,10 +298,11 @@ static int get_int(struct json_object *obj, const char *key, const char *where,
 	return 0;
 }
 
-static const char *const dev_keys[] = {"id",	"orig_driver", "orig_override",
-				       "state", "hostpci",     "group"};
-static const char *const top_keys[] = {"version",  "vmid",    "phase",
-				       "complete", "started", "devices"};
+static const char *const dev_keys[] = {
+    "id",    "orig_driver", "orig_override", "orig_reset_method",
+    "class", "state",	    "hostpci",	     "group"};
+static const char *const top_keys[] = {"version", "vmid",    "phase",	"complete",
+				       "started", "devices", "sections"};
 
 static bool known_key(const char *const *keys, size_t n, const char *key)
 {
@@ -229,9 +315,9 @@ static bool known_key(const char *const *keys, size_t n, const char *key)
 static int parse_dev(struct journal *j, struct json_object *o, size_t idx, char **err)
 {
 	_cleanup_free_ char *where = NULL;
-	const char *bdf, *drv, *ovr, *hp, *st;
+	const char *bdf, *drv, *ovr, *hp, *st, *rm;
 	enum jdev_state state;
-	long long group = -1;
+	long long group = -1, cls = -1;
 	struct jdev *d;
 	int r;
 
@@ -254,8 +340,11 @@ static int parse_dev(struct journal *j, struct json_object *o, size_t idx, char 
 	if ((r = get_opt_string(o, "orig_driver", where, &drv, err)) < 0 ||
 	    (r = get_opt_string(o, "orig_override", where, &ovr, err)) < 0 ||
 	    (r = get_opt_string(o, "hostpci", where, &hp, err)) < 0 ||
-	    (r = get_opt_string(o, "state", where, &st, err)) < 0)
+	    (r = get_opt_string(o, "state", where, &st, err)) < 0 ||
+	    (r = get_opt_string(o, "orig_reset_method", where, &rm, err)) < 0)
 		return r;
+	if (rm && strlen(rm) > 256)
+		return errf(err, "%s: \"orig_reset_method\" is too long", where);
 	if (drv && !driver_name_valid(drv))
 		return errf(err, "%s: \"orig_driver\" '%s' is not a driver name", where,
 			    drv);
@@ -269,9 +358,12 @@ static int parse_dev(struct journal *j, struct json_object *o, size_t idx, char 
 	if (jdev_state_from_name(st, &state) < 0)
 		return errf(
 		    err,
-		    "%s: \"state\" '%s' is unknown; expected untouched, binding, bound, releasing or released",
+		    "%s: \"state\" '%s' is unknown; expected planned, untouched, binding, bound, releasing or released",
 		    where, st);
 	r = get_int(o, "group", where, false, -1, INT_MAX, &group, err);
+	if (r < 0)
+		return r;
+	r = get_int(o, "class", where, false, -1, 0xffffff, &cls, err);
 	if (r < 0)
 		return r;
 
@@ -279,9 +371,67 @@ static int parse_dev(struct journal *j, struct json_object *o, size_t idx, char 
 	d->orig_driver = drv ? xstrdup(drv) : NULL;
 	d->orig_override = ovr ? xstrdup(ovr) : NULL;
 	d->hostpci = hp ? xstrdup(hp) : NULL;
+	d->orig_reset_method = rm ? xstrdup(rm) : NULL;
+	d->class_code = (int)cls;
 	d->state = state;
 	d->group = (int)group;
 	d->extra = json_object_get(o);
+	return 0;
+}
+
+/* "sections": { "<kind>": [ { "subject": "...", "state": "...", ... } ] } */
+static int parse_sections(struct journal *j, struct json_object *v, char **err)
+{
+	if (!json_object_is_type(v, json_type_object))
+		return errf(err, "journal: \"sections\" must be an object, not %s",
+			    json_type_to_name(json_object_get_type(v)));
+	json_object_object_foreach (v, kind, arr) {
+		struct jsection *sec;
+		size_t n;
+
+		if (!kind_valid(kind))
+			return errf(err, "journal: section name '%s' is not a step kind",
+				    kind);
+		if (!json_object_is_type(arr, json_type_array))
+			return errf(err, "journal: section \"%s\" must be an array",
+				    kind);
+		sec = journal_section(j, kind, true);
+		n = json_object_array_length(arr);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *o = json_object_array_get_idx(arr, i);
+			_cleanup_free_ char *where = xasprintf("%s[%zu]", kind, i);
+			const char *subject, *st;
+			enum jstep_state state;
+			struct jentry *e;
+			int r;
+
+			if (!json_object_is_type(o, json_type_object))
+				return errf(err, "journal: %s must be an object", where);
+			if ((r = get_opt_string(o, "subject", where, &subject, err)) <
+				0 ||
+			    (r = get_opt_string(o, "state", where, &st, err)) < 0)
+				return r;
+			if (!subject || !*subject)
+				return errf(err, "journal: %s: \"subject\" is missing",
+					    where);
+			if (!st || jstep_state_from_name(st, &state) < 0)
+				return errf(
+				    err,
+				    "journal: %s: \"state\" '%s' is unknown; expected applying, applied, undoing or undone",
+				    where, st ? st : "");
+			if (jsection_entry(sec, subject, false))
+				return errf(err,
+					    "journal: %s: subject '%s' is listed twice",
+					    where, subject);
+			e = jsection_entry(sec, subject, true);
+			e->state = state;
+			json_object_object_foreach (o, k, val) {
+				if (!streq(k, "subject") && !streq(k, "state"))
+					json_object_object_add(e->data, k,
+							       json_object_get(val));
+			}
+		}
+	}
 	return 0;
 }
 
@@ -335,6 +485,11 @@ static int parse_object(struct json_object *root, unsigned vmid, struct journal 
 	n = json_object_array_length(v);
 	for (size_t i = 0; i < n; i++) {
 		r = parse_dev(j, json_object_array_get_idx(v, i), i, err);
+		if (r < 0)
+			return r;
+	}
+	if (json_object_object_get_ex(root, "sections", &v) && v) {
+		r = parse_sections(j, v, err);
 		if (r < 0)
 			return r;
 	}
@@ -442,6 +597,9 @@ static struct json_object *journal_to_json(const struct journal *j)
 		json_object_object_add(o, "orig_driver", string_or_null(d->orig_driver));
 		json_object_object_add(o, "orig_override",
 				       string_or_null(d->orig_override));
+		json_object_object_add(o, "orig_reset_method",
+				       string_or_null(d->orig_reset_method));
+		json_object_object_add(o, "class", json_object_new_int(d->class_code));
 		json_object_object_add(o, "state",
 				       json_object_new_string(jdev_state_name(d->state)));
 		json_object_object_add(o, "hostpci", string_or_null(d->hostpci));
@@ -450,6 +608,35 @@ static struct json_object *journal_to_json(const struct journal *j)
 		json_object_array_add(devs, o);
 	}
 	json_object_object_add(root, "devices", devs);
+	if (j->n_sections) {
+		struct json_object *secs = json_object_new_object();
+
+		for (size_t i = 0; i < j->n_sections; i++) {
+			const struct jsection *sec = &j->sections[i];
+			struct json_object *arr = json_object_new_array();
+
+			for (size_t k = 0; k < sec->n; k++) {
+				struct json_object *o = json_object_new_object();
+
+				json_object_object_add(
+				    o, "subject",
+				    json_object_new_string(sec->v[k].subject));
+				json_object_object_add(
+				    o, "state",
+				    json_object_new_string(
+					jstep_state_name(sec->v[k].state)));
+				json_object_object_foreach (sec->v[k].data, key, val) {
+					if (!streq(key, "subject") &&
+					    !streq(key, "state"))
+						json_object_object_add(
+						    o, key, json_object_get(val));
+				}
+				json_object_array_add(arr, o);
+			}
+			json_object_object_add(secs, sec->kind, arr);
+		}
+		json_object_object_add(root, "sections", secs);
+	}
 	copy_unknown(root, j->extra, top_keys, ARRAY_SIZE(top_keys));
 	return root;
 }
@@ -500,7 +687,16 @@ static int journal_check(const struct journal *j, char **err)
 		if (d->group < -1)
 			return errf(err, "device %s: group %d is invalid", d->bdf,
 				    d->group);
+		if (d->class_code < -1 || d->class_code > 0xffffff)
+			return errf(err, "device %s: class %d is invalid", d->bdf,
+				    d->class_code);
+		if (d->orig_reset_method && strlen(d->orig_reset_method) > 256)
+			return errf(err, "device %s: reset_method is too long", d->bdf);
 	}
+	for (size_t i = 0; i < j->n_sections; i++)
+		if (!kind_valid(j->sections[i].kind))
+			return errf(err, "section '%s' is not a step kind",
+				    j->sections[i].kind);
 	return 0;
 }
 

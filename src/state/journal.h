@@ -21,11 +21,19 @@
  *    refused as well.
  *
  * Format (json-c), one object:
- *   { "version": 1, "vmid": 100, "phase": "pre-start", "complete": false,
+ *   { "version": 2, "vmid": 100, "phase": "pre-start", "complete": false,
  *     "started": 1700000000,
  *     "devices": [ { "id": "0000:01:00.0", "orig_driver": "nvidia",
- *                    "orig_override": null, "state": "bound",
- *                    "hostpci": "hostpci0", "group": 13 } ] }
+ *                    "orig_override": null, "orig_reset_method": "flr bus",
+ *                    "class": 196608, "state": "bound",
+ *                    "hostpci": "hostpci0", "group": 13 } ],
+ *     "sections": { "hugepages": [ { "subject": "node0/2048kB",
+ *                                    "state": "applied", ... } ] } }
+ * "devices" is the section of the PCI step kind (its key and shape are
+ * those of version 1, which this version still reads and releases);
+ * "sections" holds one array per other kind of step, each entry with a
+ * subject, a state and the kind's own keys, which the journal keeps
+ * without knowing them.
  * Keys this version does not know (top level and per device) are kept when a
  * journal is loaded and saved again, so a newer vfiohook's state survives an
  * older one's run.  A "version" above JOURNAL_VERSION is refused.
@@ -38,7 +46,7 @@
 
 struct json_object;
 
-#define JOURNAL_VERSION 1
+#define JOURNAL_VERSION 2
 #define JOURNAL_DIR "/run/vfiohook"
 
 enum jdev_state {
@@ -53,12 +61,19 @@ enum jdev_state {
 	JDEV_RELEASING,
 	/* given back and verified */
 	JDEV_RELEASED,
+	/* pre-start will move it, but has not touched it yet: the VM holds it,
+	 * and a rollback or release has nothing to give back */
+	JDEV_PLANNED,
 };
 
 struct jdev {
 	char bdf[16];	     /* "0000:01:00.0" */
 	char *orig_driver;   /* driver before pre-start; NULL = was unbound */
 	char *orig_override; /* driver_override before; NULL = none */
+	/* reset_method before pre-start (the admin's or vendor-reset's choice,
+	 * "device_specific"); NULL = unknown (version 1) or no such file */
+	char *orig_reset_method;
+	int class_code; /* 24-bit PCI class as sysfs shows it, -1 = unknown */
 	enum jdev_state state;
 	char *hostpci; /* "hostpci0", or NULL for a group companion */
 	int group;     /* IOMMU group, -1 = unknown */
@@ -66,13 +81,36 @@ struct jdev {
 	struct json_object *extra;
 };
 
+/* One step of another kind (hugepages, CPUs, ...), as the journal keeps it. */
+enum jstep_state {
+	JSTEP_APPLYING, /* intent: about to be applied, may be half done */
+	JSTEP_APPLIED,	/* applied and verified */
+	JSTEP_UNDOING,	/* intent: about to be undone */
+	JSTEP_UNDONE,	/* undone and verified */
+};
+
+struct jentry {
+	char *subject; /* unique within its section: "node0/2048kB" */
+	enum jstep_state state;
+	/* the kind's own keys (an object, owned; never NULL) */
+	struct json_object *data;
+};
+
+struct jsection {
+	char *kind; /* also the key in "sections" */
+	struct jentry *v;
+	size_t n;
+};
+
 struct journal {
 	unsigned vmid;
 	char *phase;   /* phase that last wrote it: "pre-start", "post-stop", "release" */
 	bool complete; /* the phase finished */
 	long long started; /* epoch seconds of pre-start */
-	struct jdev *devs;
+	struct jdev *devs; /* the PCI section, "devices" */
 	size_t n_devs;
+	struct jsection *sections; /* other kinds, in the order they were added */
+	size_t n_sections;
 	/* the object as loaded (for its unknown keys), or NULL */
 	struct json_object *extra;
 };
@@ -121,15 +159,25 @@ struct jdev *journal_dev(struct journal *j, const char *bdf);
  * NULL when bdf is not a PCI address of the form DDDD:BB:DD.F. */
 struct jdev *journal_dev_add(struct journal *j, const char *bdf);
 
+/* The section of kind, or NULL; with create, a new empty one is added.
+ * kind: [a-z][a-z0-9_-]* */
+struct jsection *journal_section(struct journal *j, const char *kind, bool create);
+/* The entry for subject, or NULL; with create, a new one (JSTEP_APPLYING,
+ * empty data) is appended. */
+struct jentry *jsection_entry(struct jsection *s, const char *subject, bool create);
+const char *jstep_state_name(enum jstep_state s);
+
 void journal_free(struct journal *j);
 
-/* "untouched", "binding", "bound", "releasing", "released" (as in the file). */
-/* The VM holds the device: bound by us, binding, or found on vfio-pci. */
+/* The VM holds the device: planned, bound by us, binding, or found on
+ * vfio-pci. */
 static inline bool jdev_holds(const struct jdev *jd)
 {
 	return jd && jd->state != JDEV_RELEASING && jd->state != JDEV_RELEASED;
 }
 
+/* "untouched", "binding", "bound", "releasing", "released", "planned" (as in
+ * the file). */
 const char *jdev_state_name(enum jdev_state s);
 /* The reverse; 0 or -EINVAL. */
 int jdev_state_from_name(const char *name, enum jdev_state *out);

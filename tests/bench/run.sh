@@ -45,3 +45,10 @@ printf 'groups, 4096 functions:  %8.2f ms; lspci -nn       %8.2f ms: %sx its tim
 	"$(ratio "$g4096" 0.001)" "$(ratio "$l4096" 0.001)" "$(ratio "$g4096" "$l4096")"
 printf 'plan, 4096 vs 256:       %8.2f ms vs %.2f ms: %sx (want <= 1.5)\n' \
 	"$(ratio "$p4096" 0.001)" "$(ratio "$p256" 0.001)" "$(ratio "$p4096" "$p256")"
+
+# Groups side by side (issue 8): pre-start and post-stop of four independent
+# devices against one, on the real kernel (the QEMU rig, topology quad).
+if [ "$(id -u)" = 0 ] && [ -z "${BENCH_NO_RIG:-}" ]; then
+	RIG_QUIET=1 bash "$top/tests/vm/rig.sh" run quad "$here/parallel.sh" 2>/dev/null |
+		grep '^bench:' || echo "bench: the rig run of tests/bench/parallel.sh failed"
+fi

@@ -405,7 +405,7 @@ static void test_corrupt(void **state)
 	BAD("[1,2]", "must be a JSON object");
 	/* structure */
 	BAD("{\"vmid\":100,\"devices\":[]}", "\"version\" is missing");
-	BAD("{\"version\":2,\"vmid\":100,\"devices\":[]}", "newer");
+	BAD("{\"version\":3,\"vmid\":100,\"devices\":[]}", "newer");
 	BAD("{\"version\":1,\"vmid\":101,\"devices\":[]}", "for VM 101, not VM 100");
 	BAD("{\"version\":1,\"vmid\":\"100\",\"devices\":[]}", "must be an integer");
 	BAD("{\"version\":1,\"vmid\":100}", "\"devices\" is missing");

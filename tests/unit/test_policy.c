@@ -16,7 +16,8 @@
 
 static void assert_defaults(const struct policy *p)
 {
-	assert_int_equal(p->rebind, POLICY_REBIND_RESTORE);
+	assert_int_equal(p->rebind, POLICY_REBIND_AUTO);
+	assert_false(p->log_verbose);
 	assert_int_equal(p->reset, POLICY_RESET_AUTO);
 	assert_null(p->reset_methods);
 	assert_int_equal(p->steal, POLICY_STEAL_SAFE);
@@ -41,7 +42,9 @@ static void test_defaults_and_names(void **state)
 	assert_string_equal(policy_steal_name(POLICY_STEAL_FORCE), "force");
 	assert_string_equal(policy_rebind_name((enum policy_rebind)9), "invalid");
 	assert_string_equal(policy_key_name(POLICY_KEY_RESET), "reset");
-	assert_string_equal(policy_value(&p, POLICY_KEY_REBIND), "restore");
+	assert_string_equal(policy_rebind_name(POLICY_REBIND_AUTO), "auto");
+	assert_string_equal(policy_value(&p, POLICY_KEY_REBIND), "auto");
+	assert_string_equal(policy_value(&p, POLICY_KEY_LOG), "normal");
 	assert_string_equal(policy_value(&p, POLICY_KEY_RESET), "auto");
 	assert_string_equal(policy_value(&p, POLICY_KEY_STEAL), "safe");
 	policy_clear(&p);

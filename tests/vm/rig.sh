@@ -55,6 +55,7 @@
 #             pcie-pci-bridge                               0000:04:00.0  10
 #             e1000                                         0000:05:01.0  10
 #             virtio-blk (vda)                              0000:05:02.0  10
+#   quad      e1000e x4, each behind its own root port   0000:0N:00.0  one each
 #   none      nothing but the 9p device
 # Also there: 00:00.0 host bridge (group 0); the root ports at 00:02.0 (single),
 # 00:03.0 (nvme), 00:04.0 (multifn), 00:05.0 (bridge), pcieport, one group
@@ -292,9 +293,20 @@ rig_topo_all() {
 	rig_topo_bridge "$1"
 }
 
+# Four independent devices, each alone behind its own root port (slots
+# 0x6-0x9): 0000:01:00.0 to 0000:04:00.0, e1000e, one group each.  For the
+# benchmark of groups side by side (tests/bench/parallel.sh).
+rig_topo_quad() {
+	local i
+	for i in 1 2 3 4; do
+		RIG_TOPO_ARGS+=(-device "pcie-root-port,id=rp_q$i,chassis=$((10 + i)),bus=pcie.0,addr=0x$((5 + i))"
+			-device "e1000e,bus=rp_q$i,addr=0.0")
+	done
+}
+
 rig_topo_none() { :; }
 
-RIG_TOPOLOGIES=(single nvme multifn bridge all none)
+RIG_TOPOLOGIES=(single nvme multifn bridge all quad none)
 
 # rig_topology_args TOPOLOGY RUNDIR: fill RIG_TOPO_ARGS.
 rig_topology_args() {

@@ -115,7 +115,9 @@ fi
 
 # --------------------------------------------------------------- 2 + 4 ---
 section "2. multifunction group, only function 0 listed; plus nvme: VM 101"
-vm_conf 101 "hostpci0: 0000:03:00.0" "hostpci1: 0000:02:00.0"
+# rebind = restore: the nvme goes back too (by default a storage controller
+# stays on vfio-pci; tests/vm/cases/giveback.sh)
+vm_conf 101 "#vfiohook: rebind=restore" "hostpci0: 0000:03:00.0" "hostpci1: 0000:02:00.0"
 vh plan 101 --json
 PLAN_SECS=$VH_SECS
 check_eq "plan 101 --json exits 0, ok true" "$VH_RC:$(jq_py "$VH_OUT" 'j["ok"]')" 0:true

@@ -6,12 +6,12 @@
 #   rebind = never   post-stop leaves the device on vfio-pci
 #   rebind = host    (from the VM's notes) a device that was on vfio-pci
 #                    before goes to the kernel's choice of host driver
-#   reset = flr      the chosen method is used, then reset_method is back
-#                    to the kernel's default; nvme0n1 comes back
+#   reset = flr      the chosen method is used, then reset_method is what it
+#                    was; with rebind = restore nvme0n1 comes back
 #   reset = acpi     a method the device lacks: said, and the device (which
 #                    still answers) is given back all the same
-#   steal = force    a group holding a mounted disk is taken, loudly, and
-#                    given back at post-stop
+#   steal = force    (from /etc/vfiohook.conf) a group holding a mounted
+#                    disk is taken, loudly, and given back at post-stop
 #
 # rig-topology: all
 set -uo pipefail
@@ -52,20 +52,20 @@ check_eq "$E1 went to the host driver the kernel picked, override cleared" \
 check_journal_gone "journal 111 removed" 111
 
 section "reset = flr for the nvme (VM 112)"
-printf '[vm 112]\nreset = flr\n' >/etc/vfiohook.conf
+printf '[vm 112]\nreset = flr\nrebind = restore\n' >/etc/vfiohook.conf
 vm_conf 112 "hostpci0: 0000:02:00.0"
 vh 112 pre-start
 check_eq "pre-start 112 exits 0" "$VH_RC" 0
 vh 112 post-stop
 check_eq "post-stop 112 exits 0" "$VH_RC" 0
-check_match "it reset with the method asked for" "$VH_ERR" "$NVME: resetting \(flr\)"
-check_eq "reset_method is the kernel's default again" "$(cat "$SYS/$NVME/reset_method")" \
+check_match "it reset with the method asked for" "$VH_ERR" "$NVME: back on nvme.*reset by flr"
+check_eq "reset_method is what it was" "$(cat "$SYS/$NVME/reset_method")" \
 	"$NVME_METHODS"
 check_eq "$NVME back on nvme" "$(drv $NVME) $(ovr $NVME)" "nvme (null)"
 check "nvme0n1 is back" wait_until 10 [ -e /sys/block/nvme0n1 ]
 
 section "reset = acpi, which the nvme does not have (VM 113)"
-printf '[vm 113]\nreset = acpi\n' >/etc/vfiohook.conf
+printf '[vm 113]\nreset = acpi\nrebind = restore\n' >/etc/vfiohook.conf
 vm_conf 113 "hostpci0: 0000:02:00.0"
 vh 113 pre-start
 check_eq "pre-start 113 exits 0" "$VH_RC" 0
@@ -77,23 +77,26 @@ check_eq "$NVME back on nvme" "$(drv $NVME) $(ovr $NVME)" "nvme (null)"
 check_eq "reset_method unchanged" "$(cat "$SYS/$NVME/reset_method")" "$NVME_METHODS"
 
 section "steal = force: VM 114 takes a group that holds a mounted disk"
-rm -f /etc/vfiohook.conf
+printf '[vm 114]\nsteal = force\nrebind = restore\n' >/etc/vfiohook.conf
 mkdir -p $MNT
 modprobe ext4 2>&1 | indent
 mkfs.ext4 -q -F /dev/vda 2>&1 | indent
 mount -t ext4 /dev/vda $MNT 2>&1 | indent
 check "vda mounted on $MNT" mountpoint -q $MNT
-vm_conf 114 "#vfiohook%3A steal=force" "hostpci0: 0000:05:01.0"
+vm_conf 114 "hostpci0: 0000:05:01.0"
+vh plan 114
+check_match "the plan names the mounted disk" "$VH_OUT" "steal=force.*vda.*$MNT"
 vh 114 pre-start
 check_eq "pre-start 114 exits 0" "$VH_RC" 0
 check_match "a loud warning says what is taken" "$VH_ERR" "WARNING: steal = force"
-check_match "the plan names the mounted disk" "$VH_OUT" "steal=force.*vda.*$MNT"
 check_on "$E1000 and $VBLK on vfio-pci" vfio-pci $E1000 $VBLK
 umount -l $MNT 2>&1 | indent
 vh 114 post-stop
 check_eq "post-stop 114 exits 0" "$VH_RC" 0
 check_eq "$VBLK back on virtio-pci" "$(drv $VBLK) $(ovr $VBLK)" "virtio-pci (null)"
 check "vda is back" wait_until 10 [ -e /sys/block/vda ]
+
+rm -f /etc/vfiohook.conf
 
 section "the host is as it was"
 check_snapshot "every PCI device has its driver and override back" "$BEFORE"

@@ -8,7 +8,8 @@
 #      device's driver and driver_override identical, no journal, vfio not
 #      even loaded). Once the disk is unmounted the same start goes ahead
 #      (e1000 and the disk bound, the bridge left alone) and post-stop
-#      gives both back.
+#      gives the e1000 back while the disk's controller stays on vfio-pci
+#      (rebind = auto), saying why.
 #   8. two VMs list the same device and their pre-starts race: exactly one
 #      wins, the other exits 1 naming the winner; no device is half-bound;
 #      the loser's post-stop does not touch the winner's device. Also: a
@@ -78,13 +79,17 @@ check_eq "the bridge $BRIDGE is left without a driver and override" \
 check "vda gone while its controller is on vfio-pci" [ ! -e /sys/block/vda ]
 vh 102 post-stop
 check_eq "post-stop 102 exits 0" "$VH_RC" 0
-check_snapshot "every PCI device as before" "$BEFORE"
-check "vda is back" wait_until 10 [ -e /sys/block/vda ]
+check_eq "$E1000 back on e1000" "$(drv $E1000)" e1000
+# rebind = auto (the default): a storage controller stays with the guest
+check_eq "$VBLK (a storage controller) stays on vfio-pci" "$(drv $VBLK)" vfio-pci
+check_match "post-stop says why it stays" "$VH_ERR" "$VBLK.*storage controller.*rebind = restore"
 check_journal_gone "journal 102 removed" 102
 for b in $E1000 $VBLK; do
 	was=$(sed -n "s/^$b driver=\([^ ]*\).*/\1/p" <<<"$BEFORE")
 	[ "$(drv "$b")" = "$was" ] || give_back_by_hand "$b" "$was"
 done
+check_snapshot "every PCI device as before (the disk's controller given back by hand)" "$BEFORE"
+check "vda is back" wait_until 10 [ -e /sys/block/vda ]
 rm -f "$(journal_file 102)"
 
 # ------------------------------------------------------------------ 8 ---

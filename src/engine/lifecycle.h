@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VM's device lifecycle, as the hook phases and `release` drive it:
+ *
+ *   lifecycle_prestart  journal the origins, move every planned device to
+ *                       vfio-pci (groups side by side), verify; undo all of
+ *                       it when any step fails
+ *   lifecycle_release   reset where it helps and give back what the
+ *                       journal holds (post-stop, release, rollback, the
+ *                       start watcher), then remove the journal
+ *
+ * Messages for the task log are logged here at info (at most two lines per
+ * device) and warning; errors are returned in *err for the program to log.
+ */
+#ifndef VFIOHOOK_LIFECYCLE_H
+#define VFIOHOOK_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/giveback.h"
+#include "engine/policy.h"
+#include "engine/prepare.h"
+#include "state/journal.h"
+
+struct prestart_result {
+	size_t n_vfio;	/* devices on vfio-pci for the VM */
+	size_t n_moved; /* of those, moved by this start */
+};
+
+/*
+ * Carry out pc's plan (which must be ok).  j is the VM's journal of an
+ * interrupted pre-start to resume, or NULL; it is consumed.  On failure,
+ * everything this start changed is given back (rollback) and *err says
+ * what failed.  Returns 0, or -errno.
+ */
+int lifecycle_prestart(const struct plan_ctx *pc, struct journal *j,
+		       struct prestart_result *res, char **err);
+
+/*
+ * Give back what j holds (j is not freed).  phase names the run in the
+ * journal ("post-stop", "release", "pre-start" for a rollback, "watcher").
+ * With dry_run only say what would be done.  Returns 0 when every device
+ * was handled (the journal is then removed), or -EIO with *err when some
+ * could not be (the journal stays, saying which).
+ */
+int lifecycle_release(struct journal *j, const struct policy *pol,
+		      enum give_back_mode mode, const char *phase, bool dry_run,
+		      char **err);
+
+/* The policy for a release of vmid: its config's notes may be gone with the
+ * VM; then the node-wide file still applies.  Never fails: on a bad policy
+ * the defaults are used, with a warning. */
+void lifecycle_policy(unsigned vmid, struct policy *pol);
+
+#endif

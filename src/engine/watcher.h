@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The start watcher.  Proxmox runs no post-stop when a start fails after
+ * pre-start (a mapping check, a bind, QEMU itself): the cleanup flag is only
+ * written once QEMU is up (proxmox-facts.md).  So pre-start leaves a small
+ * detached process behind that waits, bounded, for the VM's QEMU:
+ *
+ *   - QEMU comes up (pid file naming a live process, or Proxmox's cleanup
+ *     flag): it exits at once; post-stop will come;
+ *   - the journal goes away or is replaced (post-stop, release, a new
+ *     start): it exits;
+ *   - the start timeout passes (Proxmox's config-aware timeout + 5 s, or
+ *     policy start-timeout): under the global lock it gives every device
+ *     back as it was before pre-start (the guest never ran, so storage
+ *     controllers go back too), removes the journal and exits.
+ *
+ * It never outlives the timeout by more than one give-back.  Its output
+ * goes to syslog (its stdout and stderr are /dev/null: Proxmox reads the
+ * hook's output until EOF, and the task must not wait for the watcher).
+ */
+#ifndef VFIOHOOK_WATCHER_H
+#define VFIOHOOK_WATCHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum watch_result {
+	WATCH_QEMU_UP,
+	WATCH_JOURNAL_GONE, /* removed, or no longer this start's */
+	WATCH_TIMED_OUT,
+};
+
+/* True when the VM's QEMU is up (or has been: Proxmox's cleanup flag). */
+bool watcher_qemu_seen(unsigned vmid);
+
+/*
+ * Wait until one of the above, polling every poll_ms, for at most
+ * timeout_ms.  started identifies the start (the journal's "started").
+ */
+enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeout_ms,
+			       unsigned poll_ms);
+
+/*
+ * After WATCH_TIMED_OUT: take the global lock, check again that the start
+ * is still unanswered, give the devices back, remove the journal.
+ * Returns 0 (also when there was nothing left to do) or -errno with *err.
+ */
+int watcher_give_back(unsigned vmid, long long started, char **err);
+
+/*
+ * Leave the watcher for this start: a double fork, the grandchild in its
+ * own session with no descriptor of ours (the global lock in particular).
+ * Returns 0 once it is on its way (the caller does not wait for it), or
+ * -errno with *err.
+ */
+int watcher_start(unsigned vmid, long long started, unsigned timeout_s, char **err);
+
+#endif
