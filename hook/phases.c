@@ -59,11 +59,10 @@ static int release_journal(struct journal *j, const char *phase, bool by_hand,
 
 static int release(unsigned vmid, const char *phase, bool by_hand, bool dry_run)
 {
-	struct journal *j = NULL;
+	_cleanup_(journal_freep) struct journal *j = NULL;
 	_cleanup_free_ char *err = NULL;
-	int r;
+	int r = journal_load(vmid, &j, &err);
 
-	r = journal_load(vmid, &j, &err);
 	if (r == -ENOENT) {
 		log_info("VM %u: no devices to give back (no journal in /run/vfiohook)",
 			 vmid);
@@ -73,9 +72,7 @@ static int release(unsigned vmid, const char *phase, bool by_hand, bool dry_run)
 		log_err("%s", err);
 		return EXIT_REFUSED;
 	}
-	r = release_journal(j, phase, by_hand, dry_run);
-	journal_free(j);
-	return r;
+	return release_journal(j, phase, by_hand, dry_run);
 }
 
 static void log_refusal(const struct plan *p)

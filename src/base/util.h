@@ -21,6 +21,16 @@ static inline void freep(void *p)
 	free(*(void **)p);
 }
 #define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+/* A cleanup function for pointers to type that calls func when not NULL:
+ * DEFINE_CLEANUP_FUNC(struct journal *, journal_free) gives journal_freep,
+ * for `_cleanup_(journal_freep) struct journal *j = NULL;` */
+#define DEFINE_CLEANUP_FUNC(type, func)                                                  \
+	static inline void func##p(type *p) /* NOLINT(bugprone-macro-parentheses) */     \
+	{                                                                                \
+		if (*p)                                                                  \
+			func(*p);                                                        \
+	}
 
 static inline bool streq(const char *a, const char *b)
 {

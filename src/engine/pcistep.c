@@ -236,8 +236,8 @@ int pci_undo_steps(struct run *r, enum give_back_mode mode, struct steps *out, c
 {
 	struct pci_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct holders *holders = holders_load(r->vmid);
-	struct inventory *inv = NULL;
-	struct usage_ctx *u = NULL;
+	_cleanup_(inventory_closep) struct inventory *inv = NULL;
+	_cleanup_(usage_closep) struct usage_ctx *u = NULL;
 	size_t first = out->n;
 	int *groups = xcalloc(r->j->n_devs + 1, sizeof(*groups));
 
@@ -255,7 +255,7 @@ int pci_undo_steps(struct run *r, enum give_back_mode mode, struct steps *out, c
 		_cleanup_free_ char *by = NULL;
 		struct give_back_facts f = {0};
 		struct pci_data *data = xcalloc(1, sizeof(*data));
-		struct pdev *pd = NULL;
+		_cleanup_(pdev_freep) struct pdev *pd = NULL;
 
 		f.present = host_exists("/sys/bus/pci/devices/%s", jd->bdf);
 		f.holder = holders_find(holders, jd->bdf);
@@ -274,7 +274,6 @@ int pci_undo_steps(struct run *r, enum give_back_mode mode, struct steps *out, c
 		if (f.present && inv &&
 		    inventory_get(inv, jd->bdf, INV_NAMES, &pd) == 0) {
 			data->label = pci_label(pd);
-			pdev_free(pd);
 		} else {
 			data->label = xstrdup(jd->bdf);
 		}
@@ -287,8 +286,6 @@ int pci_undo_steps(struct run *r, enum give_back_mode mode, struct steps *out, c
 	}
 	assign_lanes(out, first, groups);
 	free(groups);
-	inventory_close(inv);
-	usage_close(u);
 	holders_free(holders);
 	return 0;
 }

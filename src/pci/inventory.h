@@ -92,6 +92,8 @@ int inventory_scan(struct inventory *inv, unsigned flags, struct pdev ***out, si
 int inventory_group_members(int group, struct strv *out);
 
 void pdev_free(struct pdev *d);
+DEFINE_CLEANUP_FUNC(struct pdev *, pdev_free)
+DEFINE_CLEANUP_FUNC(struct inventory *, inventory_close)
 void pdev_freev(struct pdev **v, size_t n);
 
 #endif

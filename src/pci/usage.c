@@ -179,8 +179,8 @@ static int load_mounts(struct usage_ctx *u)
 
 	r = host_read(&text, "/proc/self/mountinfo");
 	if (r < 0) {
-		log_err("cannot read %s/proc/self/mountinfo: %s", host_root(),
-			strerror(-r));
+		log_debug("cannot read %s/proc/self/mountinfo: %s", host_root(),
+			  strerror(-r));
 		return r;
 	}
 	for (char *line = strtok_r(text, "\n", &save); line;

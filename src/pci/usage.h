@@ -87,6 +87,7 @@ struct usage_ctx;
  */
 int usage_open(struct usage_ctx **out);
 void usage_close(struct usage_ctx *u);
+DEFINE_CLEANUP_FUNC(struct usage_ctx *, usage_close)
 
 /* A short name for a kind ("mount", "swap", ... "reserved"), for JSON. */
 const char *usage_kind_name(enum usage_kind kind);

@@ -44,6 +44,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/util.h"
+
 struct json_object;
 
 #define JOURNAL_VERSION 2
@@ -168,6 +170,7 @@ struct jentry *jsection_entry(struct jsection *s, const char *subject, bool crea
 const char *jstep_state_name(enum jstep_state s);
 
 void journal_free(struct journal *j);
+DEFINE_CLEANUP_FUNC(struct journal *, journal_free)
 
 /* The VM holds the device: planned, bound by us, binding, or found on
  * vfio-pci. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json.h>
 
 #include "base/host.h"
 #include "base/ids.h"
@@ -525,6 +526,89 @@ static void test_list_and_remove(void **state)
 	free(ids);
 }
 
+/* Version 2: per-kind sections and the new device keys survive a round
+ * trip; a journal of the previous release (version 1) still loads. */
+static void test_sections_and_v1(void **state)
+{
+	struct journal *j = journal_new(100), *k = NULL;
+	struct jsection *sec;
+	struct jentry *e;
+	struct jdev *d;
+	char *err = NULL, *text;
+
+	(void)state;
+	d = journal_dev_add(j, "0000:01:00.0");
+	d->orig_reset_method = xstrdup("device_specific");
+	d->class_code = 0x010802;
+	d->state = JDEV_PLANNED;
+	assert_null(journal_section(j, "hugepages", false));
+	sec = journal_section(j, "hugepages", true);
+	assert_ptr_equal(journal_section(j, "hugepages", true), sec);
+	assert_null(journal_section(j, "Bad Kind", true));
+	e = jsection_entry(sec, "node1/2048kB", true);
+	assert_int_equal(e->state, JSTEP_APPLYING);
+	e->state = JSTEP_APPLIED;
+	json_object_object_add(e->data, "added", json_object_new_int(512));
+	assert_ptr_equal(jsection_entry(sec, "node1/2048kB", true), e);
+	assert_null(jsection_entry(sec, "node0/2048kB", false));
+	text = journal_format(j);
+	assert_non_null(strstr(text, "\"version\": 2"));
+	assert_int_equal(journal_parse(text, 100, &k, &err), 0);
+	d = journal_dev(k, "0000:01:00.0");
+	assert_string_equal(d->orig_reset_method, "device_specific");
+	assert_int_equal(d->class_code, 0x010802);
+	assert_int_equal(d->state, JDEV_PLANNED);
+	sec = journal_section(k, "hugepages", false);
+	assert_non_null(sec);
+	assert_int_equal(sec->n, 1);
+	assert_string_equal(sec->v[0].subject, "node1/2048kB");
+	assert_int_equal(sec->v[0].state, JSTEP_APPLIED);
+	{
+		struct json_object *v;
+
+		assert_true(json_object_object_get_ex(sec->v[0].data, "added", &v));
+		assert_int_equal(json_object_get_int(v), 512);
+	}
+	free(text);
+	journal_free(k);
+	journal_free(j);
+	/* what the previous release wrote */
+	assert_int_equal(
+	    journal_parse("{ \"version\": 1, \"vmid\": 100, \"phase\": \"pre-start\", "
+			  "\"complete\": true, \"started\": 1700000000, \"devices\": [ "
+			  "{ \"id\": \"0000:01:00.0\", \"orig_driver\": \"e1000e\", "
+			  "\"orig_override\": null, \"state\": \"bound\", "
+			  "\"hostpci\": \"hostpci0\", \"group\": 4 } ] }",
+			  100, &k, &err),
+	    0);
+	d = journal_dev(k, "0000:01:00.0");
+	assert_string_equal(d->orig_driver, "e1000e");
+	assert_null(d->orig_reset_method);
+	assert_int_equal(d->class_code, -1);
+	assert_int_equal(d->state, JDEV_BOUND);
+	assert_int_equal(k->n_sections, 0);
+	journal_free(k);
+	/* sections are checked like the rest */
+	assert_int_equal(
+	    journal_parse(
+		"{\"version\":2,\"vmid\":100,\"devices\":[],"
+		"\"sections\":{\"cpus\":[{\"subject\":\"x\",\"state\":\"odd\"}]}}",
+		100, &k, &err),
+	    -EINVAL);
+	assert_non_null(strstr(err, "applying, applied, undoing or undone"));
+	free(err);
+	err = NULL;
+	assert_int_equal(
+	    journal_parse(
+		"{\"version\":2,\"vmid\":100,\"devices\":[],"
+		"\"sections\":{\"cpus\":[{\"subject\":\"x\",\"state\":\"applied\"},"
+		"{\"subject\":\"x\",\"state\":\"applied\"}]}}",
+		100, &k, &err),
+	    -EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	free(err);
+}
+
 static void test_parse_pure(void **state)
 {
 	struct journal *j = NULL;
@@ -588,6 +672,7 @@ int main(void)
 					    fx_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_remove, fx_test_setup,
 					    fx_test_teardown),
+	    cmocka_unit_test(test_sections_and_v1),
 	    cmocka_unit_test_setup_teardown(test_parse_pure, fx_test_setup,
 					    fx_test_teardown),
 	};
