@@ -583,16 +583,17 @@ static int do_module(struct fx *fx, char **tok, int ntok)
 	if (mkdirf(fx, "/lib/modules/%s", rel))
 		return -1;
 	fx->depmod = 1;
-	if (!strcmp(tok[2], "builtin")) {
-		snprintf(full, sizeof(full), "%s/lib/modules/%s/modules.builtin",
-			 fx->root, rel);
-		f = fopen(full, "a");
-		if (!f)
-			return fail(fx, "%s: %s", full, strerror(errno));
+	/* every kernel has the list, if empty (libkmod cannot map the empty
+	 * modules.builtin.bin depmod writes without it) */
+	snprintf(full, sizeof(full), "%s/lib/modules/%s/modules.builtin", fx->root, rel);
+	f = fopen(full, "a");
+	if (!f)
+		return fail(fx, "%s: %s", full, strerror(errno));
+	if (!strcmp(tok[2], "builtin"))
 		fprintf(f, "kernel/%s.ko\n", tok[1]);
-		fclose(f);
+	fclose(f);
+	if (!strcmp(tok[2], "builtin"))
 		return 0;
-	}
 	if (strlen(tok[2]) < 4 || strcmp(tok[2] + strlen(tok[2]) - 3, ".ko"))
 		return fail(fx, "module: '%s' is not loaded, builtin or a PATH.ko",
 			    tok[2]);
@@ -682,6 +683,14 @@ static int do_line(struct fx *fx, char *line)
 		return do_classlink(fx, tok, ntok, "graphics");
 	if (!strcmp(tok[0], "drm"))
 		return do_classlink(fx, tok, ntok, "drm");
+	if (!strcmp(tok[0], "chmod") && ntok == 3) {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s%s", fx->root, tok[2]);
+		if (chmod(full, (mode_t)strtoul(tok[1], NULL, 8)) < 0)
+			return fail(fx, "chmod %s: %s", full, strerror(errno));
+		return 0;
+	}
 	if (!strcmp(tok[0], "module"))
 		return do_module(fx, tok, ntok);
 	if (!strcmp(tok[0], "mkdir") && ntok == 2)

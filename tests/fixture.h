@@ -28,6 +28,7 @@
  *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
  *   file PATH CONTENT...         a file; "\n" and "\t" in CONTENT are escapes
  *   link PATH TARGET             a symlink, target as given
+ *   chmod MODE PATH              set an existing file's mode (octal: 755)
  *   module NAME loaded|builtin|PATH.ko
  *                                a loaded module (/sys/module/NAME/initstate), one
  *                                built in (modules.builtin) or an installed file

@@ -18,6 +18,7 @@ void cmdline_split(const char *text, struct strv *out)
 
 	for (;;) {
 		bool quoted = false;
+		const char *start;
 		char *tok;
 		size_t n = 0;
 
@@ -25,14 +26,14 @@ void cmdline_split(const char *text, struct strv *out)
 			p++;
 		if (!*p)
 			break;
-		tok = xcalloc(1, strlen(p) + 1);
 		/* lib/cmdline.c next_arg(): quotes group white space and go away */
-		for (; *p && (quoted || !str_is_space(*p)); p++) {
+		for (start = p; *p && (quoted || !str_is_space(*p)); p++)
 			if (*p == '"')
 				quoted = !quoted;
-			else
-				tok[n++] = *p;
-		}
+		tok = xcalloc(1, (size_t)(p - start) + 1);
+		for (const char *c = start; c < p; c++)
+			if (*c != '"')
+				tok[n++] = *c;
 		strv_push(out, tok);
 	}
 }
@@ -147,6 +148,7 @@ void bootcfg_parse_grub(struct bootcfg *cfg, const char *text, const char *file)
 	static const char *const vars[] = {"GRUB_CMDLINE_LINUX",
 					   "GRUB_CMDLINE_LINUX_DEFAULT"};
 	const char *p = text ? text : "";
+	char *buf = xcalloc(1, strlen(p) + 1); /* any value fits */
 	unsigned line = 1;
 
 	while (*p) {
@@ -167,13 +169,12 @@ void bootcfg_parse_grub(struct bootcfg *cfg, const char *text, const char *file)
 				name = vars[i];
 		}
 		if (name) {
-			char *buf = xcalloc(1, strlen(p) + 1);
 			struct bootsrc *s = bootsrc_add(cfg, file, at, name);
 
 			p += strlen(name) + 1;
+			buf[0] = '\0';
 			shell_word(&p, buf, &line);
 			add_params(s, buf);
-			free(buf);
 		}
 		eol = strchr(p, '\n');
 		if (!eol)
@@ -181,6 +182,7 @@ void bootcfg_parse_grub(struct bootcfg *cfg, const char *text, const char *file)
 		p = eol + 1;
 		line++;
 	}
+	free(buf);
 }
 
 void bootcfg_parse_kernel_cmdline(struct bootcfg *cfg, const char *text, const char *file)
@@ -372,10 +374,10 @@ static void modconf_add(struct modconf *mc, const char *file, unsigned line,
 void modconf_parse(struct modconf *mc, const char *text, const char *file)
 {
 	const char *p = text ? text : "";
+	char *buf = xcalloc(1, strlen(p) + 1); /* a logical line fits */
 	unsigned line = 0;
 
 	while (*p) {
-		char *buf = xcalloc(1, strlen(p) + 1);
 		size_t n = 0;
 		unsigned first = line + 1;
 		const char *s;
@@ -406,8 +408,8 @@ void modconf_parse(struct modconf *mc, const char *text, const char *file)
 			s++;
 		if (*s && *s != '#')
 			modconf_add(mc, file, first, s);
-		free(buf);
 	}
+	free(buf);
 }
 
 struct conf_file {
