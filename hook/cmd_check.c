@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vfiohook check [VMID] [--json] — the read-only doctor: host findings, and
- * those of VM VMID or of every VM with hostpci entries.  Exit 1 when any
- * finding is an error, 2 for bad usage or an unknown VM, else 0.
+ * those of VM VMID or of every VM with hostpci entries, errors first.  Exit 1
+ * when any finding is an error, 2 for bad usage or an unknown VM, else 0.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -54,6 +54,20 @@ static json_object *to_json(const struct findings *fs)
 	return root;
 }
 
+/* Errors first, then warnings, then information; in the doctor's order
+ * (host, then each VM) within each. */
+static void sort_by_severity(struct findings *fs)
+{
+	for (size_t i = 1; i < fs->n; i++) {
+		struct finding x = fs->v[i];
+		size_t j = i;
+
+		for (; j > 0 && fs->v[j - 1].severity < x.severity; j--)
+			fs->v[j] = fs->v[j - 1];
+		fs->v[j] = x;
+	}
+}
+
 int cmd_check(struct cli *c)
 {
 	_cleanup_free_ char *err = NULL;
@@ -73,6 +87,7 @@ int cmd_check(struct cli *c)
 		return EXIT_USAGE;
 	}
 	doctor_judge(d, &fs);
+	sort_by_severity(&fs);
 	if (c->json) {
 		json_object *o = to_json(&fs);
 

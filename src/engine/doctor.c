@@ -165,6 +165,11 @@ static void judge_iommu_off(const struct doctor_host *h, struct findings *out)
 		if (amd)
 			fix = xstrdup(
 			    "enable the IOMMU (AMD-Vi, often called 'IOMMU' next to SVM) in the firmware setup and reboot; the kernel uses it by default");
+		else if (intel)
+			fix = xasprintf(
+			    "enable VT-d ('Intel VT for Directed I/O') in the firmware setup, add intel_iommu=on to %s and run %s (Proxmox kernels from 6.8 on do without it), then reboot",
+			    boot_loader_file(h->boot.loader),
+			    boot_loader_apply(h->boot.loader));
 		else
 			fix = xasprintf(
 			    "enable VT-d (Intel) or AMD-Vi/IOMMU (AMD) in the firmware setup; on Intel also add intel_iommu=on to %s and run %s (Proxmox kernels from 6.8 on do without it); then reboot",
@@ -671,6 +676,36 @@ static void judge_plan(const struct doctor_vm *vm, struct findings *out)
 	}
 }
 
+/* A display device's other functions that no entry names and that are not
+ * in its IOMMU group (judge_plan reports those): the guest gets the card
+ * without them. */
+static void judge_siblings(const struct doctor_vm *vm, struct findings *out)
+{
+	for (size_t i = 0; i < vm->n_siblings; i++) {
+		const struct doctor_sibling *s = &vm->siblings[i];
+		const struct hostpci *h = vm->pc.vm->hostpci[s->hostpci];
+		_cleanup_free_ char *fix = NULL;
+		bool companion = false;
+
+		for (size_t k = 0; k < vm->pc.obs->n_devs; k++)
+			companion |= streq(vm->pc.obs->devs[k].dev->bdf, s->sibling);
+		if (companion)
+			continue;
+		if (h && h->mapping)
+			fix = xasprintf(
+			    "map the whole card in mapping '%s' (the path without function, 'Use with all functions')",
+			    h->mapping);
+		else
+			fix = xasprintf(
+			    "pass the whole card: hostpci%u: %.*s without the function ('All Functions' in the GUI)",
+			    s->hostpci, (int)(strrchr(s->dev, '.') - s->dev), s->dev);
+		findings_add(
+		    out, FINDING_WARNING, "vm-function-left-out", fix,
+		    "VM %u: hostpci%u names %s, but %s, another function of the same card, is left out: the guest gets the card without it (a GPU without its HDMI audio or USB-C controller)",
+		    vm->vmid, s->hostpci, s->dev, s->sibling);
+	}
+}
+
 /* Proxmox: q35 when the machine type matches /q35/ (Machine.pm). */
 static bool is_q35(const struct doctor_vm *vm)
 {
@@ -959,10 +994,13 @@ static void judge_mappings(const struct doctor_vm *vm, struct findings *out)
 	}
 }
 
-static void judge_hookscript(const struct doctor_vm *vm, struct findings *out)
+static void judge_hookscript(const struct doctor_vm *vm, bool passthrough,
+			     struct findings *out)
 {
 	_cleanup_free_ char *fix = NULL;
 
+	if (!vm->hookscript && !passthrough)
+		return;
 	if (!vm->hookscript) {
 		fix = xasprintf(
 		    "install vfiohook as a snippet and register it: cp vfiohook /var/lib/vz/snippets/ && qm set %u --hookscript local:snippets/vfiohook",
@@ -1003,6 +1041,8 @@ static void judge_hookscript(const struct doctor_vm *vm, struct findings *out)
 void doctor_judge_vm(const struct doctor_host *h, const struct doctor_vm *vm,
 		     struct findings *out)
 {
+	bool passthrough = false;
+
 	if (vm->error) {
 		_cleanup_free_ char *fix = xasprintf(
 		    "correct what the message names ('qm config %u' shows what Proxmox reads)",
@@ -1013,12 +1053,17 @@ void doctor_judge_vm(const struct doctor_host *h, const struct doctor_vm *vm,
 		return;
 	}
 	judge_plan(vm, out);
+	judge_siblings(vm, out);
 	judge_hostpci_rules(h, vm, out);
 	judge_firmware(vm, out);
-	judge_cpu(vm, out);
 	judge_memory_cpus(h, vm, out);
 	judge_mappings(vm, out);
-	judge_hookscript(vm, out);
+	for (unsigned i = 0; i < HOSTPCI_MAX; i++)
+		passthrough |= vm->pc.vm->hostpci[i] != NULL;
+	/* advice for passthrough, only where there is some */
+	if (passthrough)
+		judge_cpu(vm, out);
+	judge_hookscript(vm, passthrough, out);
 }
 
 void doctor_judge(const struct doctor *d, struct findings *out)

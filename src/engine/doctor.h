@@ -94,6 +94,14 @@ struct doctor_mapgroup {
 	int actual;    /* the device's group now; -1 none or absent */
 };
 
+/* Another function, present on the host, of the slot of a display device a
+ * hostpci entry names, that none of the VM's entries names. */
+struct doctor_sibling {
+	unsigned hostpci;
+	char dev[16];	  /* the display device, "0000:01:00.0" */
+	char sibling[16]; /* "0000:01:00.1" */
+};
+
 struct doctor_vm {
 	unsigned vmid;
 	char *path;  /* "/etc/pve/qemu-server/100.conf" */
@@ -108,6 +116,8 @@ struct doctor_vm {
 	bool romfile_present[HOSTPCI_MAX]; /* /usr/share/kvm/<romfile> is a file */
 	struct doctor_mapgroup *maps;
 	size_t n_maps;
+	struct doctor_sibling *siblings;
+	size_t n_siblings;
 };
 
 struct doctor {

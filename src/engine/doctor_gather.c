@@ -184,6 +184,43 @@ static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **maps)
 	}
 }
 
+/* The other functions of each display device's slot that no entry names
+ * (the guides' first pitfall: 01:00.0 where 01:00 was meant). */
+static void gather_siblings(struct doctor_vm *vm)
+{
+	const struct observation *obs = vm->pc.obs;
+
+	for (size_t i = 0; i < obs->n_devs; i++) {
+		const struct obs_dev *od = &obs->devs[i];
+		const struct pdev *d = od->dev;
+
+		if (od->hostpci < 0 || d->class_code >> 16 != 0x03)
+			continue;
+		for (unsigned f = 0; f < 8; f++) {
+			char bdf[16];
+			bool named = false;
+
+			snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%u", d->domain, d->bus,
+				 d->dev, f);
+			if (f == d->func || !host_exists("/sys/bus/pci/devices/%s", bdf))
+				continue;
+			for (size_t k = 0; k < obs->n_devs; k++)
+				named |= obs->devs[k].hostpci >= 0 &&
+					 streq(obs->devs[k].dev->bdf, bdf);
+			if (named)
+				continue;
+			vm->siblings = xrealloc(vm->siblings, (vm->n_siblings + 1) *
+								  sizeof(*vm->siblings));
+			vm->siblings[vm->n_siblings].hostpci = (unsigned)od->hostpci;
+			snprintf(vm->siblings[vm->n_siblings].dev, sizeof(bdf), "%s",
+				 d->bdf);
+			snprintf(vm->siblings[vm->n_siblings].sibling, sizeof(bdf), "%s",
+				 bdf);
+			vm->n_siblings++;
+		}
+	}
+}
+
 static void gather_vm(struct doctor_vm *vm, struct storage_cfg **storage,
 		      struct mapping_cfg **maps)
 {
@@ -222,6 +259,7 @@ static void gather_vm(struct doctor_vm *vm, struct storage_cfg **storage,
 	}
 	gather_hookscript(vm, storage);
 	gather_mappings(vm, maps);
+	gather_siblings(vm);
 }
 
 /* ---- the host ---- */
@@ -540,6 +578,7 @@ void doctor_free(struct doctor *d)
 			free(vm->maps[k].path);
 		}
 		free(vm->maps);
+		free(vm->siblings);
 	}
 	free(d->vms);
 	free(d);

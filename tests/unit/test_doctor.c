@@ -624,7 +624,30 @@ static void test_function_left_out(void **state)
 	expect(e, "vm-function-left-out", FINDING_WARNING, "hostpci0", "0000:01:00.0",
 	       "0000:01:00.1", "IOMMU group 13", "hostpci0: 0000:01:00", "All Functions",
 	       NULL);
+	/* said once, though both the group and the slot show it */
+	assert_int_equal(count_id(e, "vm-function-left-out"), 1);
 	none(e, "vm-group-companion");
+	done(e);
+	/* the audio function in a group of its own: still left out of the guest */
+	e = run(
+	    true,
+	    "dev 0000:01:00.0 vendor=10de device=2484 class=030000 group=13 driver=nvidia\n"
+	    "dev 0000:01:00.1 vendor=10de device=228b class=040300 group=14 driver=snd_hda_intel\n"
+	    "dev 0000:01:00.2 vendor=10de device=2487 class=0c0330 group=15 driver=xhci_hcd\n"
+	    "file /etc/pve/qemu-server/100.conf hostpci0: 01:00.0\\nhostpci1: 01:00.2\n",
+	    100);
+	expect(e, "vm-function-left-out", FINDING_WARNING, "0000:01:00.1",
+	       "hostpci0: 0000:01:00 without the function", NULL);
+	assert_int_equal(count_id(e, "vm-function-left-out"), 1);
+	done(e);
+	/* a NIC port left to the host is no pitfall: only display devices */
+	e = run(
+	    true,
+	    "dev 0000:02:00.0 vendor=8086 device=1521 class=020000 group=20 driver=igb\n"
+	    "dev 0000:02:00.1 vendor=8086 device=1521 class=020000 group=21 driver=igb\n"
+	    "file /etc/pve/qemu-server/100.conf hostpci0: 02:00.0\n",
+	    100);
+	none(e, "vm-function-left-out");
 	done(e);
 	/* both functions named: nothing left out */
 	e = run_vm(NULL, "cpu: host\\nhostpci0: 01:00.0,x-vga=1\\nhostpci1: 01:00.1\\n");
@@ -748,6 +771,22 @@ static void test_hookscript(void **state)
 	done(e);
 }
 
+static void test_vm_without_passthrough(void **state)
+{
+	/* check 101: no hostpci, no passthrough advice; a broken hookscript
+	 * still blocks its start */
+	struct env *e = run(
+	    false,
+	    "file /etc/pve/qemu-server/101.conf cores: 2\\nhookscript: local:snippets/gone\n",
+	    101);
+
+	(void)state;
+	none(e, "vm-cpu-not-host");
+	none(e, "vm-hookscript-none");
+	expect(e, "vm-hookscript-missing", FINDING_ERROR, "VM 101", NULL);
+	done(e);
+}
+
 static void test_config_invalid(void **state)
 {
 	struct env *e = run_vm(NULL, "cpu: host\\nhostpci0: 01:00,bogus=1\\n");
@@ -841,6 +880,7 @@ int main(void)
 	    cmocka_unit_test(test_cpu_not_host),
 	    cmocka_unit_test(test_mapping_group_changed),
 	    cmocka_unit_test(test_hookscript),
+	    cmocka_unit_test(test_vm_without_passthrough),
 	    cmocka_unit_test(test_config_invalid),
 	    cmocka_unit_test(test_judge_pure),
 	};
