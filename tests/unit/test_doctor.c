@@ -797,6 +797,10 @@ static void test_config_invalid(void **state)
 	/* the host is still checked */
 	expect(e, "host-iommu-on", FINDING_INFO, NULL);
 	done(e);
+	/* a file that does not even parse */
+	e = run_vm(NULL, "cpu: host\\ncpu: kvm64\\nhostpci0: 01:00\\n");
+	expect(e, "vm-config-invalid", FINDING_ERROR, "given twice", NULL);
+	done(e);
 }
 
 /* ---- pure judgement on hand-made facts ---- */
