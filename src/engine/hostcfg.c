@@ -351,10 +351,13 @@ static void modconf_add(struct modconf *mc, const char *file, unsigned line,
 	for (size_t i = 2; i < tok.n; i++)
 		len += strlen(tok.v[i]) + 1;
 	args = xcalloc(1, len);
-	for (size_t i = 2; i < tok.n; i++) {
+	for (size_t i = 2, at = 0; i < tok.n; i++) {
+		size_t tl = strlen(tok.v[i]);
+
 		if (i > 2)
-			strcat(args, " ");
-		strcat(args, tok.v[i]);
+			args[at++] = ' ';
+		memcpy(args + at, tok.v[i], tl + 1);
+		at += tl;
 	}
 	l->args = args;
 	l->text = xstrdup(text);
