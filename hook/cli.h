@@ -36,6 +36,7 @@ void json_print(json_object *o);
 int cmd_plan(struct cli *c);
 int cmd_groups(struct cli *c);
 int cmd_status(struct cli *c);
+int cmd_check(struct cli *c);
 int cmd_release(struct cli *c);
 
 /* Hook mode: one phase for one VM; takes the global lock when it writes. */

@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {"plan", cmd_plan, "VMID", "what pre-start would do, changing nothing"},
     {"groups", cmd_groups, "", "IOMMU groups with devices, names, drivers"},
     {"status", cmd_status, "", "devices on vfio-pci, their VMs, journals"},
+    {"check", cmd_check, "[VMID]", "read-only doctor: host and VM findings with fixes"},
     {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)"},
 };
 

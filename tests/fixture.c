@@ -2,13 +2,16 @@
 #include "fixture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fxdev {
@@ -22,6 +25,7 @@ struct fx {
 	char *root;
 	struct fxdev *devs;
 	int lineno;
+	int depmod; /* module statements changed /lib/modules: rebuild the index */
 };
 
 static int fail(struct fx *fx, const char *fmt, ...)
@@ -208,6 +212,8 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 		 rev = 0;
 	const char *bdf = tok[1], *group = NULL, *driver = NULL, *override = NULL;
 	const char *parent = NULL, *numa = "-1", *cpus = "0-1", *boot_vga = NULL;
+	const char *power = "D0", *d3cold = "1";
+	unsigned long long bar_start[6] = {0}, bar_end[6] = {0};
 	char reset_method[128] = "flr bus";
 	int bridge = 0, vfio_dev = 0, noreset = 0, nogroup = 0;
 	unsigned dom, bus, slot, fn;
@@ -266,7 +272,20 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 			cpus = v;
 		else if (!strcmp(k, "boot_vga"))
 			boot_vga = v;
-		else if (!strcmp(k, "reset_method")) {
+		else if (!strcmp(k, "power"))
+			power = v;
+		else if (!strcmp(k, "d3cold"))
+			d3cold = v;
+		else if (!strncmp(k, "bar", 3) && k[3] >= '0' && k[3] <= '5' && !k[4]) {
+			int b = k[3] - '0';
+			char *end;
+
+			bar_start[b] = strtoull(v, &end, 16);
+			bad = *end != '-';
+			if (!bad)
+				bar_end[b] = strtoull(end + 1, &end, 16);
+			bad = bad || *end || bar_end[b] < bar_start[b];
+		} else if (!strcmp(k, "reset_method")) {
 			snprintf(reset_method, sizeof(reset_method), "%s", v);
 			for (char *c = reset_method; *c; c++)
 				if (*c == ',')
@@ -307,11 +326,20 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	putf(fx, p, "%s/revision", dir);
 	putf(fx, "0\n", "%s/irq", dir);
 	{
+		/* "start end flags" per region as the kernel prints it; a BAR
+		 * given is memory (IORESOURCE_MEM) */
 		char res[7 * 60 + 1] = "";
-		for (int i = 0; i < 7; i++)
-			strcat(
-			    res,
-			    "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+		for (int i = 0; i < 7; i++) {
+			char l[64];
+
+			if (i < 6 && bar_end[i])
+				snprintf(l, sizeof(l), "0x%016llx 0x%016llx 0x%016x\n",
+					 bar_start[i], bar_end[i], 0x200);
+			else
+				snprintf(l, sizeof(l), "0x%016x 0x%016x 0x%016x\n", 0, 0,
+					 0);
+			strcat(res, l);
+		}
 		putf(fx, res, "%s/resource", dir);
 	}
 	memset(cfg, 0, sizeof(cfg));
@@ -333,9 +361,11 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	/* the kernel shows an unset override as "(null)" */
 	snprintf(p, sizeof(p), "%s\n", override ? override : "(null)");
 	putf(fx, p, "%s/driver_override", dir);
-	putf(fx, "D0\n", "%s/power_state", dir);
+	snprintf(p, sizeof(p), "%s\n", power);
+	putf(fx, p, "%s/power_state", dir);
 	putf(fx, "auto\n", "%s/power/control", dir);
-	putf(fx, "1\n", "%s/d3cold_allowed", dir);
+	snprintf(p, sizeof(p), "%s\n", d3cold);
+	putf(fx, p, "%s/d3cold_allowed", dir);
 	putf(fx, "1\n", "%s/enable", dir);
 	putf(fx, "", "%s/remove", dir);
 	putf(fx, "", "%s/rescan", dir);
@@ -508,6 +538,94 @@ static int do_classlink(struct fx *fx, char **tok, int ntok, const char *cls)
 	return rel_link(fx, p, path);
 }
 
+/* The fake kernel's release: <root>/proc/sys/kernel/osrelease, written
+ * with a default the first time a module statement needs it. */
+static void release(struct fx *fx, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/proc/sys/kernel/osrelease", fx->root);
+	f = fopen(p, "r");
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[0])
+			return;
+	}
+	snprintf(buf, size, "%s", "6.8.12-4-pve");
+	putf(fx, "6.8.12-4-pve\n", "/proc/sys/kernel/osrelease");
+}
+
+/*
+ * module NAME loaded            /sys/module/NAME/initstate (dashes as '_')
+ * module NAME builtin           listed in /lib/modules/REL/modules.builtin
+ * module NAME PATH.ko           an (empty) module file /lib/modules/REL/PATH.ko
+ * The index (modules.dep.bin, ...) is rebuilt with depmod -b at the end of
+ * the spec, as libkmod reads only the binary index.
+ */
+static int do_module(struct fx *fx, char **tok, int ntok)
+{
+	char rel[128], sysname[128], p[PATH_MAX], full[PATH_MAX];
+	FILE *f;
+
+	if (ntok != 3)
+		return fail(fx, "usage: module NAME loaded|builtin|PATH.ko");
+	snprintf(sysname, sizeof(sysname), "%s", tok[1]);
+	for (char *c = sysname; *c; c++)
+		if (*c == '-')
+			*c = '_';
+	if (!strcmp(tok[2], "loaded"))
+		return putf(fx, "live\n", "/sys/module/%s/initstate", sysname);
+	release(fx, rel, sizeof(rel));
+	if (mkdirf(fx, "/lib/modules/%s", rel))
+		return -1;
+	fx->depmod = 1;
+	/* every kernel has the list, if empty (libkmod cannot map the empty
+	 * modules.builtin.bin depmod writes without it) */
+	snprintf(full, sizeof(full), "%s/lib/modules/%s/modules.builtin", fx->root, rel);
+	f = fopen(full, "a");
+	if (!f)
+		return fail(fx, "%s: %s", full, strerror(errno));
+	if (!strcmp(tok[2], "builtin"))
+		fprintf(f, "kernel/%s.ko\n", tok[1]);
+	fclose(f);
+	if (!strcmp(tok[2], "builtin"))
+		return 0;
+	if (strlen(tok[2]) < 4 || strcmp(tok[2] + strlen(tok[2]) - 3, ".ko"))
+		return fail(fx, "module: '%s' is not loaded, builtin or a PATH.ko",
+			    tok[2]);
+	snprintf(p, sizeof(p), "/lib/modules/%s/%s", rel, tok[2]);
+	return put(fx, p, "", 0);
+}
+
+/* depmod -b ROOT REL, quietly: builds the index libkmod reads */
+static int run_depmod(struct fx *fx)
+{
+	char rel[128];
+	char *argv[] = {"depmod", "-b", fx->root, rel, NULL};
+	char *envp[] = {"PATH=/usr/sbin:/sbin:/usr/bin:/bin", NULL};
+	posix_spawn_file_actions_t fa;
+	int status = 0;
+	pid_t pid;
+
+	fx->depmod = 0;
+	release(fx, rel, sizeof(rel));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, "depmod", &fa, NULL, argv, envp) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return fail(fx, "cannot run depmod (install kmod)");
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail(fx, "depmod -b %s %s failed", fx->root, rel);
+	return 0;
+}
+
 static void unescape(char *s)
 {
 	char *w = s;
@@ -565,6 +683,16 @@ static int do_line(struct fx *fx, char *line)
 		return do_classlink(fx, tok, ntok, "graphics");
 	if (!strcmp(tok[0], "drm"))
 		return do_classlink(fx, tok, ntok, "drm");
+	if (!strcmp(tok[0], "chmod") && ntok == 3) {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s%s", fx->root, tok[2]);
+		if (chmod(full, (mode_t)strtoul(tok[1], NULL, 8)) < 0)
+			return fail(fx, "chmod %s: %s", full, strerror(errno));
+		return 0;
+	}
+	if (!strcmp(tok[0], "module"))
+		return do_module(fx, tok, ntok);
 	if (!strcmp(tok[0], "mkdir") && ntok == 2)
 		return mkdirf(fx, "%s", tok[1]);
 	if (!strcmp(tok[0], "link") && ntok == 3) {
@@ -622,6 +750,8 @@ int fx_spec(struct fx *fx, const char *text)
 			break;
 		}
 	}
+	if (r == 0 && fx->depmod)
+		r = run_depmod(fx);
 	free(copy);
 	return r;
 }

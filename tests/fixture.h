@@ -12,6 +12,8 @@
  *       vendor=10de device=1f08 class=030000 subsys=3842:2167 group=13
  *       driver=nvidia override=vfio-pci parent=BDF (a bridge given before)
  *       numa=0 cpus=0-3 boot_vga=1 reset_method=flr,bus rev=a1
+ *       power=D3cold d3cold=0 (power_state, d3cold_allowed; default D0, 1)
+ *       bar0=c0000000-cfffffff ... bar5= (memory BARs in `resource`, hex)
  *       flags: bridge (pci_bus/ dir, header type 1), vfio_dev (vfio-dev/),
  *              noreset (no reset file), nogroup (no iommu_group link)
  *   block BDF SUBPATH MAJ:MIN    block device at <dev>/SUBPATH (nvme/nvme0/nvme0n1,
@@ -26,6 +28,14 @@
  *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
  *   file PATH CONTENT...         a file; "\n" and "\t" in CONTENT are escapes
  *   link PATH TARGET             a symlink, target as given
+ *   chmod MODE PATH              set an existing file's mode (octal: 755)
+ *   module NAME loaded|builtin|PATH.ko
+ *                                a loaded module (/sys/module/NAME/initstate), one
+ *                                built in (modules.builtin) or an installed file
+ *                                /lib/modules/REL/PATH.ko; REL from
+ *                                /proc/sys/kernel/osrelease (default 6.8.12-4-pve,
+ *                                written when missing); the index is rebuilt with
+ *                                `depmod -b` after the spec (kmod must be installed)
  *   mkdir PATH
  */
 #ifndef VFIOHOOK_TESTS_FIXTURE_H

@@ -522,6 +522,43 @@ int inventory_scan(struct inventory *inv, unsigned flags, struct pdev ***out, si
 	return 0;
 }
 
+int inventory_bars(struct inventory *inv, const char *bdf, struct pdev_bar out[6],
+		   size_t *n)
+{
+	unsigned dm, b, dv, f;
+	struct pci_dev *pd;
+	struct pdev key = {0};
+
+	*n = 0;
+	if (bdf_parse(bdf, &dm, &b, &dv, &f) < 0)
+		return -EINVAL;
+	key.domain = dm, key.bus = b, key.dev = dv, key.func = f;
+	pd = guarded_get_dev(inv->acc, &key);
+	if (!pd) {
+		set_error(inv);
+		return -EIO;
+	}
+	if (guarded_fill(pd, PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_IO_FLAGS) < 0) {
+		set_error(inv);
+		pci_free_dev(pd);
+		return -EIO;
+	}
+	for (unsigned i = 0; i < 6; i++) {
+		pciaddr_t base = pd->base_addr[i] & PCI_ADDR_MEM_MASK;
+
+		if (!pd->size[i])
+			continue;
+		out[*n].index = i;
+		out[*n].start = base;
+		out[*n].end = base + pd->size[i] - 1;
+		/* libpci keeps the kernel's IORESOURCE_* flags with PCI_FILL_IO_FLAGS */
+		out[*n].mem = (pd->flags[i] & PCI_IORESOURCE_MEM) != 0;
+		(*n)++;
+	}
+	pci_free_dev(pd);
+	return 0;
+}
+
 int inventory_group_members(int group, struct strv *out)
 {
 	char path[PATH_MAX];

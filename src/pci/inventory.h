@@ -87,6 +87,22 @@ int inventory_get(struct inventory *inv, const char *bdf, unsigned flags,
  */
 int inventory_scan(struct inventory *inv, unsigned flags, struct pdev ***out, size_t *n);
 
+/* A memory or I/O region (BAR) a device decodes, as the kernel assigned it. */
+struct pdev_bar {
+	unsigned index;		       /* BAR number, 0..5 */
+	unsigned long long start, end; /* inclusive, host physical (mem) or port (io) */
+	bool mem;		       /* memory space (else I/O ports) */
+};
+
+/*
+ * The regions of device bdf with a non-zero size, from libpci (which reads
+ * the sysfs `resource` file), at most 6, in BAR order, into out[6].  Used
+ * to find a firmware framebuffer sitting on a BAR (/proc/iomem).  Returns
+ * 0, -EINVAL for a malformed BDF, -EIO when libpci cannot read it.
+ */
+int inventory_bars(struct inventory *inv, const char *bdf, struct pdev_bar out[6],
+		   size_t *n);
+
 /* Members of IOMMU group g (readdir /sys/kernel/iommu_groups/<g>/devices),
  * sorted.  -ENOENT when the group does not exist. */
 int inventory_group_members(int group, struct strv *out);

@@ -154,6 +154,11 @@ static int parse_range(const char *s, size_t len, unsigned long long max,
 
 int pve_parse_cpuset(const char *s, char **err)
 {
+	return pve_cpuset_bits(s, NULL, err);
+}
+
+int pve_cpuset_bits(const char *s, unsigned char *bits, char **err)
+{
 	const char *p = s ? s : "";
 
 	if (!*p)
@@ -180,6 +185,8 @@ int pve_parse_cpuset(const char *s, char **err)
 		if (to >= PVE_MAX_CPUID)
 			return errf(err, "cpu %llu in '%.*s' is out of range (max %u)",
 				    to, (int)len, p, PVE_MAX_CPUID - 1);
+		for (unsigned long long c = from; bits && c <= to; c++)
+			bits[c / 8] |= (unsigned char)(1u << (c % 8));
 		if (!comma)
 			break;
 		p = comma + 1;

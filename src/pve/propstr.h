@@ -37,6 +37,10 @@ char *pve_uri_decode(const char *s);
  * comma-separated ids or ranges, from <= to, ids below PVE_MAX_CPUID. */
 #define PVE_MAX_CPUID 8192
 int pve_parse_cpuset(const char *s, char **err);
+/* The same, also setting bit c of bits (PVE_MAX_CPUID / 8 bytes, zeroed by
+ * the caller) for every cpu c in the set.  The kernel's cpu lists
+ * (/sys/devices/system/cpu/online: "0-7,16-23") have the same form. */
+int pve_cpuset_bits(const char *s, unsigned char *bits, char **err);
 
 /* Proxmox's number sets as in numaN cpus/hostnodes: \d+(?:-\d+)?(?:;\d+(?:-\d+)?)* */
 bool pve_valid_number_sets(const char *s);

@@ -5,6 +5,7 @@
 #   groups(256)  vs the guides' iommu-groups.sh(256)    want >= 100x faster
 #   groups(4096) vs lspci -nn(4096)                     want <= 1.2x
 #   plan(4096)   vs plan(256)                           want <= 1.5x
+#   check(256)   the whole host and its VMs              want well under 1 s
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -38,6 +39,10 @@ hyperfine -N -w 3 -m 30 --export-json "$tmp/d.json" \
 	"$bin --root $tmp/h256 plan 100" \
 	"$bin --root $tmp/h4096 plan 100" >/dev/null 2>&1
 p256=$(mean "$tmp/d.json" 0); p4096=$(mean "$tmp/d.json" 1)
+# check exits 1 on the generated host (pcie=1 without q35): -i
+hyperfine -i -N -w 3 -m 20 --export-json "$tmp/e.json" \
+	"$bin --root $tmp/h256 check" >/dev/null 2>&1
+c256=$(mean "$tmp/e.json" 0)
 
 printf 'groups, 256 functions:   %8.2f ms; iommu-groups.sh %8.1f ms: %sx faster (want >= 100)\n' \
 	"$(ratio "$g256" 0.001)" "$(ratio "$s256" 0.001)" "$(ratio "$s256" "$g256")"
@@ -45,6 +50,7 @@ printf 'groups, 4096 functions:  %8.2f ms; lspci -nn       %8.2f ms: %sx its tim
 	"$(ratio "$g4096" 0.001)" "$(ratio "$l4096" 0.001)" "$(ratio "$g4096" "$l4096")"
 printf 'plan, 4096 vs 256:       %8.2f ms vs %.2f ms: %sx (want <= 1.5)\n' \
 	"$(ratio "$p4096" 0.001)" "$(ratio "$p256" 0.001)" "$(ratio "$p4096" "$p256")"
+printf 'check, 256 functions:    %8.2f ms (want well under 1000)\n' "$(ratio "$c256" 0.001)"
 
 # Groups side by side (issue 8): pre-start and post-stop of four independent
 # devices against one, on the real kernel (the QEMU rig, topology quad).

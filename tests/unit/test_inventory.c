@@ -361,6 +361,30 @@ static void test_open_without_sysfs(void **state)
 	fx_free(fx, 0);
 }
 
+static void test_bars(void **state)
+{
+	struct env *e = env_new(
+	    "dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 bar0=f6000000-f6ffffff bar1=e0000000-efffffff bar3=f0000000-f1ffffff\n"
+	    "dev 0000:02:00.0 vendor=8086 device=10d3 class=020000 group=14\n");
+	struct pdev_bar bars[6];
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(inventory_bars(e->inv, "0000:01:00.0", bars, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(bars[0].index, 0);
+	assert_true(bars[0].start == 0xf6000000ULL && bars[0].end == 0xf6ffffffULL);
+	assert_true(bars[0].mem);
+	assert_int_equal(bars[1].index, 1);
+	assert_true(bars[1].start == 0xe0000000ULL && bars[1].end == 0xefffffffULL);
+	assert_int_equal(bars[2].index, 3);
+	/* a device without assigned regions has none */
+	assert_int_equal(inventory_bars(e->inv, "0000:02:00.0", bars, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(inventory_bars(e->inv, "junk", bars, &n), -EINVAL);
+	env_free(e);
+}
+
 static void test_empty_bus(void **state)
 {
 	struct env *e = env_new("");
@@ -388,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_tree_does_not_exit),
 	    cmocka_unit_test(test_open_without_sysfs),
 	    cmocka_unit_test(test_empty_bus),
+	    cmocka_unit_test(test_bars),
 	};
 
 	log_setup(LOGL_WARN, false);
