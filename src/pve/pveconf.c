@@ -132,7 +132,6 @@ bool pveconf_looks_like_hostpci(const char *s, size_t len)
 {
 	char norm[32];
 	size_t n = 0, alpha;
-	unsigned long long idx = 0;
 
 	/* compare the text without case, blanks, '_' and '-' */
 	for (size_t i = 0; i < len && s[i] != ':'; i++) {
@@ -152,16 +151,11 @@ bool pveconf_looks_like_hostpci(const char *s, size_t len)
 			return false;
 	if (alpha < 5 || osa_distance(norm, alpha, "hostpci", 7) > 2)
 		return false;
-	/* the real thing, exactly as Proxmox wants it, is not a misspelling */
-	if (alpha == 7 && memcmp(norm, "hostpci", 7) == 0 && alpha < n &&
-	    n - alpha <= 2 && (norm[alpha] != '0' || n - alpha == 1) && len == n &&
-	    memcmp(s, norm, n) == 0) {
-		for (size_t i = alpha; i < n; i++)
-			idx = idx * 10 + (unsigned)(norm[i] - '0');
-		if (idx < HOSTPCI_MAX)
-			return false;
-	}
-	return true;
+	/* hostpciN as written, with N without leading zero, is not a
+	 * misspelling (vm_from_conf() warns about N >= 16 itself) */
+	return !(alpha == 7 && memcmp(norm, "hostpci", 7) == 0 && alpha < n &&
+		 (norm[alpha] != '0' || n - alpha == 1) && len == n &&
+		 memcmp(s, norm, n) == 0);
 }
 
 /* Perl's \s*$ from i on. */

@@ -103,8 +103,8 @@ void vmconf_free(struct vmconf *c);
 /*
  * Does a config key (or, for a line that does not parse, the text before its
  * ':') look like a misspelt hostpciN, for example "hostpic0", "hostpci 0",
- * "HostPCI1", "hostpci01" or "hostpci16"?  A real hostpci0..hostpci15 does
- * not.  Used to warn: Proxmox drops such a line, so no device is passed.
+ * "HostPCI1" or "hostpci01"?  hostpciN itself does not (vm_from_conf() warns
+ * about N >= 16).  Used to warn: Proxmox drops such a line, so no device is passed.
  */
 bool pveconf_looks_like_hostpci(const char *s, size_t len);
 

@@ -233,11 +233,11 @@ static void test_lenient_lines(void **state)
 static void test_misspelt_hostpci(void **state)
 {
 	static const char *const bad[] = {
-	    "hostpic0", "hostpci",   "hotspci1",  "hostpc0",   "hostpci01", "hostpci16",
+	    "hostpic0", "hostpci",   "hotspci1",  "hostpc0",   "hostpci01",
 	    "HostPCI0", "hostpci 0", "host-pci2", "hostpcie0", "hostpci_3"};
 	static const char *const good[] = {
-	    "hostpci0",	  "hostpci9", "hostpci15", "host", "hotplug",
-	    "hookscript", "cpu",      "scsihw",	   "net0", "hostname"};
+	    "hostpci0", "hostpci9", "hostpci15", "host",     "hotplug",	 "hookscript",
+	    "cpu",	"scsihw",   "net0",	 "hostname", "hostpci16"};
 	struct vmconf *c;
 
 	(void)state;
