@@ -98,7 +98,6 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 {
 	const struct plan *p = pc->plan;
 	const struct observation *obs = pc->obs;
-
 	const struct vmconf *conf = pc->vm->conf;
 
 	fprintf(f, "VM %u on node %s: %s\n", p->vmid, obs->node,
