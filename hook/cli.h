@@ -24,6 +24,9 @@ struct cli {
 	const char *node;
 	bool json;
 	bool dry_run;
+	/* hook mode: PVE_MIGRATED_FROM, the source node on a live migration's
+	 * target (set and empty on a normal start); NULL otherwise */
+	const char *migrated_from;
 	int argc; /* arguments after the command word */
 	char **argv;
 };

@@ -24,7 +24,10 @@ int cmd_plan(struct cli *c)
 		    "usage: vfiohook plan VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}
-	r = plan_ctx_make(&pc, vmid, &err);
+	/* run by hand before a start: show the VM as the start will read it,
+	 * with its [PENDING] changes applied */
+	r = plan_ctx_make_opts(&pc, vmid, &(struct plan_ctx_opts){.apply_pending = true},
+			       &err);
 	if (r < 0) {
 		log_err("%s", err);
 		r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;

@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "base/host.h"
 #include "base/ids.h"
@@ -18,6 +19,7 @@
 #include "pci/inventory.h"
 #include "pci/usage.h"
 #include "pve/reservation.h"
+#include "pve/runstate.h"
 #include "state/journal.h"
 
 static int list_vfio_bound(struct strv *out)
@@ -41,6 +43,36 @@ static int list_vfio_bound(struct strv *out)
 	closedir(d);
 	strv_sort(out);
 	return 0;
+}
+
+/*
+ * The start timeout of VM vmid: policy start-timeout, else Proxmox's
+ * config-aware timeout + 5 s (pve_start_timeout), from its config as the
+ * start read it; a VM whose config cannot be read gets the node-wide policy
+ * or PVE_START_TIMEOUT_UNKNOWN.
+ */
+static unsigned start_timeout(unsigned vmid)
+{
+	struct vm *vm = NULL;
+	struct policy pol;
+	_cleanup_free_ char *err = NULL;
+	unsigned t;
+
+	if (vm_load(vmid, &vm, &err) < 0) {
+		log_debug("%s", err ? err : "no VM config");
+		free(err);
+		err = NULL;
+	}
+	if (policy_load(vmid, vm ? vm->conf->description : NULL, &pol, &err) < 0) {
+		log_warn("%s; using the default start timeout", err);
+		policy_clear(&pol);
+	}
+	t = pol.start_timeout ? pol.start_timeout
+	    : vm	      ? pve_start_timeout(vm)
+			      : PVE_START_TIMEOUT_UNKNOWN;
+	policy_clear(&pol);
+	vm_free(vm);
+	return t;
 }
 
 static unsigned journal_owner(const char *bdf, struct journal **js, size_t nj)
@@ -145,11 +177,21 @@ int cmd_status(struct cli *c)
 		printf("Journals in /run/vfiohook:%s\n", nj ? "" : " none");
 	for (size_t i = 0; i < nj; i++) {
 		struct journal *j = js[i];
-		bool running;
+		bool running, stale = false;
+		unsigned timeout = 0;
+		long long age = 0;
 
 		if (!j)
 			continue;
 		running = observe_vm_running(j->vmid);
+		/* Proxmox runs no post-stop when a start fails after pre-start:
+		 * a pre-start journal whose QEMU never came within the start
+		 * timeout is left over */
+		if (streq(j->phase, "pre-start") && !running) {
+			timeout = start_timeout(j->vmid);
+			age = (long long)time(NULL) - j->started;
+			stale = j->started > 0 && age >= (long long)timeout;
+		}
 		if (c->json) {
 			json_object *o = json_object_new_object(),
 				    *d = json_object_new_array();
@@ -160,6 +202,23 @@ int cmd_status(struct cli *c)
 					       json_object_new_boolean(j->complete));
 			json_object_object_add(o, "running",
 					       json_object_new_boolean(running));
+			json_object_object_add(o, "started",
+					       json_object_new_int64(j->started));
+			json_object_object_add(o, "start_timeout",
+					       timeout ? json_object_new_int64(timeout)
+						       : NULL);
+			json_object_object_add(o, "stale",
+					       json_object_new_boolean(stale));
+			if (stale || (!j->complete && !running)) {
+				char fix[64];
+
+				snprintf(fix, sizeof(fix), "vfiohook release %u",
+					 j->vmid);
+				json_object_object_add(o, "fix",
+						       json_object_new_string(fix));
+			} else {
+				json_object_object_add(o, "fix", NULL);
+			}
 			for (size_t k = 0; k < j->n_devs; k++) {
 				json_object *x = json_object_new_object();
 				struct jdev *jd = &j->devs[k];
@@ -178,15 +237,24 @@ int cmd_status(struct cli *c)
 			json_object_object_add(o, "devices", d);
 			json_object_array_add(jjs, o);
 		} else {
-			printf("  VM %u: %s %s%s\n", j->vmid, j->phase ? j->phase : "?",
+			printf("  VM %u: %s %s%s", j->vmid, j->phase ? j->phase : "?",
 			       j->complete ? "complete" : "INTERRUPTED",
 			       running ? ", VM running" : "");
+			if (stale)
+				printf(
+				    ", STALE: the VM is not running %lld s after its pre-start (start timeout %u s): its start failed or never came, and Proxmox runs no post-stop then",
+				    age, timeout);
+			putchar('\n');
 			for (size_t k = 0; k < j->n_devs; k++)
 				printf("    %s  %-10s was on %s\n", j->devs[k].bdf,
 				       jdev_state_name(j->devs[k].state),
 				       j->devs[k].orig_driver ? j->devs[k].orig_driver
 							      : "no driver");
-			if (!j->complete && !running)
+			if (stale)
+				printf(
+				    "    -> run 'vfiohook release %u' to give its devices back\n",
+				    j->vmid);
+			else if (!j->complete && !running)
 				printf("    -> run 'vfiohook release %u' to finish\n",
 				       j->vmid);
 		}

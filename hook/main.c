@@ -75,6 +75,17 @@ static int hook_mode(struct cli *c, int argc, char **argv)
 			strerror(-r));
 		return EXIT_USAGE;
 	}
+	/* Proxmox sets PVE_MIGRATED_FROM for every hook: empty on a normal
+	 * start, the source node on a live migration's target, whose config
+	 * still lives on the source (proxmox-facts.md) */
+	c->migrated_from = getenv("PVE_MIGRATED_FROM");
+	if (c->migrated_from && *c->migrated_from) {
+		struct plan_ctx_opts o = {.migrated_from = c->migrated_from};
+
+		log_debug("VM %u: migration target, config on node %s", vmid,
+			  c->migrated_from);
+		plan_ctx_set_defaults(&o);
+	}
 	r = hook_run(c, vmid, argv[1]);
 	host_cleanup();
 	return r;

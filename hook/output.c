@@ -22,10 +22,16 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 	json_object *devs = json_object_new_array();
 	json_object *probs = json_object_new_array();
 	json_object *pol = json_object_new_object();
+	json_object *warns = json_object_new_array();
+	const struct strv *wl[] = {&pc->vm->conf->warnings, &obs->warnings};
 
 	json_object_object_add(root, "vmid", json_object_new_int64(p->vmid));
 	json_object_object_add(root, "node", json_object_new_string(obs->node));
 	json_object_object_add(root, "ok", json_object_new_boolean(p->ok));
+	json_object_object_add(root, "config",
+			       json_object_new_string(pc->vm->conf->path));
+	json_object_object_add(root, "pending_applied",
+			       json_object_new_boolean(pc->vm->conf->pending_applied));
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct plan_dev *pd = &p->devs[i];
 		const struct pdev *d = pd->obs->dev;
@@ -69,12 +75,18 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 
 		json_object_object_add(o, "id",
 				       json_object_new_string(p->problems[i].id));
+		json_object_object_add(o, "code",
+				       json_object_new_string(p->problems[i].code));
 		json_object_object_add(o, "message",
 				       json_object_new_string(p->problems[i].message));
 		json_object_array_add(probs, o);
 	}
 	json_object_object_add(root, "devices", devs);
 	json_object_object_add(root, "problems", probs);
+	json_object_object_add(root, "warnings", warns);
+	for (size_t w = 0; w < ARRAY_SIZE(wl); w++)
+		for (size_t i = 0; i < wl[w]->n; i++)
+			json_object_array_add(warns, json_object_new_string(wl[w]->v[i]));
 	for (int k = 0; k < POLICY_KEY_COUNT; k++)
 		json_object_object_add(pol, policy_key_name(k),
 				       json_object_new_string(policy_value(&pc->pol, k)));
@@ -86,9 +98,28 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 {
 	const struct plan *p = pc->plan;
 	const struct observation *obs = pc->obs;
+	const struct vmconf *conf = pc->vm->conf;
 
 	fprintf(f, "VM %u on node %s: %s\n", p->vmid, obs->node,
 		p->ok ? "the start can go ahead." : "the start would be REFUSED.");
+	if (pc->opts.migrated_from && *pc->opts.migrated_from)
+		fprintf(f, "  migration from %s: the config is read there, %s\n",
+			pc->opts.migrated_from, conf->path);
+	if (conf->pending_applied) {
+		fprintf(f, "  [PENDING] applied, as the start will apply it first:");
+		for (size_t i = 0; i < conf->pending_changes.n; i++) {
+			const char *c = conf->pending_changes.v[i];
+
+			fprintf(f, "%s %s%s", i ? "," : "", c[0] == '-' ? "delete " : "",
+				c[0] == '-' ? c + 1 : c);
+		}
+		fputc('\n', f);
+	} else if (conf->has_pending && pc->opts.apply_pending) {
+		fprintf(
+		    f,
+		    "  [PENDING] not applied: the VM resumes from its suspended state (%s), as Proxmox resumes it\n",
+		    vmconf_get(conf, "vmstate") ? "vmstate" : "lock: suspended");
+	}
 	if (p->n_devs == 0 && p->n_problems == 0)
 		fprintf(f, "  no hostpci devices: nothing to do.\n");
 	for (size_t i = 0; i < p->n_devs; i++) {

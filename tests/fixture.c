@@ -215,7 +215,7 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	const char *power = "D0", *d3cold = "1";
 	unsigned long long bar_start[6] = {0}, bar_end[6] = {0};
 	char reset_method[128] = "flr bus";
-	int bridge = 0, vfio_dev = 0, noreset = 0, nogroup = 0;
+	int bridge = 0, vfio_dev = 0, noreset = 0, nogroup = 0, mdev = 0;
 	unsigned dom, bus, slot, fn;
 	unsigned char cfg[256];
 	struct fxdev *d;
@@ -238,6 +238,8 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 				noreset = 1;
 			else if (!strcmp(k, "nogroup"))
 				nogroup = 1;
+			else if (!strcmp(k, "mdev"))
+				mdev = 1;
 			else
 				return fail(fx, "unknown flag '%s'", k);
 			continue;
@@ -382,6 +384,11 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 		mkdirf(fx, "%s/pci_bus/%04x:%02x", dir, dom, bus + 1);
 	if (vfio_dev)
 		mkdirf(fx, "%s/vfio-dev/vfio0", dir);
+	if (mdev) {
+		mkdirf(fx, "%s/mdev_supported_types/i915-GVTg_V5_4", dir);
+		putf(fx, "1\n",
+		     "%s/mdev_supported_types/i915-GVTg_V5_4/available_instances", dir);
+	}
 
 	snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s", bdf);
 	if (rel_link(fx, p, dir))
@@ -718,9 +725,14 @@ static int do_line(struct fx *fx, char *line)
 			len += l + 1;
 		}
 		{
-			char p[PATH_MAX];
+			char p[PATH_MAX], st[512];
 			snprintf(p, sizeof(p), "/proc/%s/cmdline", tok[1]);
 			put(fx, p, cmd, len);
+			/* proc(5): pid (comm) state ppid ... */
+			snprintf(st, sizeof(st), "%s (%s) S 1 %s %s 0 -1 4194560\n",
+				 tok[1], tok[2], tok[1], tok[1]);
+			snprintf(p, sizeof(p), "/proc/%s/stat", tok[1]);
+			put(fx, p, st, strlen(st));
 		}
 		return mkdirf(fx, "/proc/%s/fd", tok[1]);
 	}

@@ -15,7 +15,8 @@
  *       power=D3cold d3cold=0 (power_state, d3cold_allowed; default D0, 1)
  *       bar0=c0000000-cfffffff ... bar5= (memory BARs in `resource`, hex)
  *       flags: bridge (pci_bus/ dir, header type 1), vfio_dev (vfio-dev/),
- *              noreset (no reset file), nogroup (no iommu_group link)
+ *              noreset (no reset file), nogroup (no iommu_group link),
+ *              mdev (mdev_supported_types/ with one type)
  *   block BDF SUBPATH MAJ:MIN    block device at <dev>/SUBPATH (nvme/nvme0/nvme0n1,
  *                                host0/target0:0:0/0:0:0:0/block/sda, or a
  *                                partition below one); /sys/class/block link,
@@ -24,7 +25,7 @@
  *   net BDF IFNAME [master=BR] [operstate=up]   <dev>/net/IFNAME, /sys/class/net link
  *   fb BDF fbN                   /sys/class/graphics/fbN with device link
  *   drm BDF NAME                 /sys/class/drm/NAME (card0, renderD128) with device link
- *   proc PID COMM [ARG...]       /proc/PID/comm and cmdline
+ *   proc PID COMM [ARG...]       /proc/PID/comm, cmdline and stat (state S)
  *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
  *   file PATH CONTENT...         a file; "\n" and "\t" in CONTENT are escapes
  *   link PATH TARGET             a symlink, target as given

@@ -146,7 +146,7 @@ static int read_fd_all(int fd, char **out)
 	}
 	buf[len] = '\0';
 	if (len && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
+		buf[--len] = '\0';
 	*out = buf;
 	return (int)len;
 }
@@ -163,6 +163,23 @@ int host_read(char **out, const char *fmt, ...)
 	r = read_fd_all(fd, out);
 	close(fd);
 	return r < 0 ? r : 0;
+}
+
+int host_read_len(char **out, size_t *len, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	int fd, r;
+
+	VPATH_OR_RETURN(path, fmt);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read_fd_all(fd, out);
+	close(fd);
+	if (r < 0)
+		return r;
+	*len = (size_t)r;
+	return 0;
 }
 
 int host_read_long(long *out, const char *fmt, ...)

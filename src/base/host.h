@@ -37,6 +37,9 @@ char *host_pathdup(const char *fmt, ...) _printf_(1, 2);
 
 /* Read a whole (small, <1 MiB) file; one trailing newline is stripped. */
 int host_read(char **out, const char *fmt, ...) _printf_(2, 3);
+/* The same, for text that may hold NUL bytes: *len is its length (after
+ * the stripped newline). */
+int host_read_len(char **out, size_t *len, const char *fmt, ...) _printf_(3, 4);
 /* Read a file holding one integer (decimal, or 0x-hex). */
 int host_read_long(long *out, const char *fmt, ...) _printf_(2, 3);
 /* The last component of a symlink's target (driver, iommu_group links). */

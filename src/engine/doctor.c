@@ -600,14 +600,47 @@ void doctor_judge_host(const struct doctor_host *h, struct findings *out)
 
 /* ---- VMs ---- */
 
-/*
- * The finding id of a plan problem.  Issue 6 gives every problem a stable
- * code (pcie-needs-q35, legacy-igd rules, mapping-invalid, ...); once
- * struct obs_problem has it, this is "vm-" + code.
- */
-static const char *problem_id(const struct obs_problem *p _unused_)
+/* The finding id of a plan problem: "vm-" + its stable code
+ * ("vm-pcie-needs-q35", "vm-legacy-igd-rules", "vm-mapping-invalid", ...). */
+static char *problem_id(const struct obs_problem *p)
 {
-	return "vm-start-refused";
+	return p->code ? xasprintf("vm-%s", p->code) : xstrdup("vm-start-refused");
+}
+
+/* The command that fixes a plan problem, where one command does (else NULL:
+ * the plan's message says what to do). */
+static char *problem_fix(const struct doctor_vm *vm, const struct obs_problem *p)
+{
+	if (streq(p->code, "pcie-needs-q35"))
+		return xasprintf("qm set %u --machine q35, or drop pcie=1 from %s",
+				 vm->vmid, p->id);
+	if (streq(p->code, "legacy-igd-rules") && strstr(p->message, "VGA mode"))
+		return xasprintf("qm set %u --vga none", vm->vmid);
+	if (streq(p->code, "device-missing"))
+		return xasprintf(
+		    "compare 'lspci -D' with the VM's %s and fix the address (qm set %u --%s ...)",
+		    p->id, vm->vmid, p->id);
+	if (streq(p->code, "mapping-invalid") || streq(p->code, "mapping-not-found"))
+		return xstrdup(
+		    "fix the mapping under Datacenter > Resource Mappings (/etc/pve/mapping/pci.cfg)");
+	return NULL;
+}
+
+/* A mapping whose IOMMU group changed is reported by judge_mappings()
+ * with its own id; the plan's "mapping-invalid" for the same entry would
+ * say it twice. */
+static bool group_change_reported(const struct doctor_vm *vm, const struct obs_problem *p)
+{
+	if (!streq(p->code, "mapping-invalid"))
+		return false;
+	for (size_t i = 0; i < vm->n_maps; i++) {
+		char id[24];
+
+		snprintf(id, sizeof(id), "hostpci%u", vm->maps[i].hostpci);
+		if (vm->maps[i].actual != vm->maps[i].expected && streq(p->id, id))
+			return true;
+	}
+	return false;
 }
 
 static bool same_slot(const struct pdev *a, const struct pdev *b)
@@ -621,10 +654,17 @@ static void judge_plan(const struct doctor_vm *vm, struct findings *out)
 	_cleanup_free_ char *fix =
 	    xasprintf("'vfiohook plan %u' shows the whole plan", vm->vmid);
 
-	for (size_t i = 0; i < p->n_problems; i++)
-		findings_add(out, FINDING_ERROR, problem_id(&p->problems[i]), fix,
+	for (size_t i = 0; i < p->n_problems; i++) {
+		_cleanup_free_ char *id = NULL, *pfix = NULL;
+
+		if (group_change_reported(vm, &p->problems[i]))
+			continue;
+		id = problem_id(&p->problems[i]);
+		pfix = problem_fix(vm, &p->problems[i]);
+		findings_add(out, FINDING_ERROR, id, pfix ? pfix : fix,
 			     "VM %u: the start would be refused: %s", vm->vmid,
 			     p->problems[i].message);
+	}
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct plan_dev *pd = &p->devs[i];
 		const struct obs_dev *od = pd->obs;
@@ -706,12 +746,6 @@ static void judge_siblings(const struct doctor_vm *vm, struct findings *out)
 	}
 }
 
-/* Proxmox: q35 when the machine type matches /q35/ (Machine.pm). */
-static bool is_q35(const struct doctor_vm *vm)
-{
-	return vm->machine && strstr(vm->machine, "q35");
-}
-
 static const struct obs_dev *first_dev(const struct doctor_vm *vm, unsigned hostpci)
 {
 	for (size_t i = 0; i < vm->pc.obs->n_devs; i++)
@@ -720,13 +754,12 @@ static const struct obs_dev *first_dev(const struct doctor_vm *vm, unsigned host
 	return NULL;
 }
 
-/* PCI.pm parse_hostpci_devices: the rules Proxmox checks after pre-start. */
+/* The x-vga rules of PCI.pm; Proxmox's refusals are the plan's problems. */
 static void judge_hostpci_rules(const struct doctor_host *host,
 				const struct doctor_vm *vm, struct findings *out)
 {
 	const struct vm *v = vm->pc.vm;
 	bool ovmf = vm->bios && streq(vm->bios, "ovmf");
-	int igd_seen = -1;
 	int disable_vga =
 	    module_param(host, host->disable_vga, "vfio_pci", "disable_vga");
 
@@ -737,73 +770,9 @@ static void judge_hostpci_rules(const struct doctor_host *host,
 		if (!h)
 			continue;
 		first = first_dev(vm, i);
-		if (h->pcie == 1 && !is_q35(vm)) {
-			_cleanup_free_ char *fix = xasprintf(
-			    "use the q35 machine (qm set %u --machine q35) or drop pcie=1 from hostpci%u",
-			    vm->vmid, i);
-
-			findings_add(
-			    out, FINDING_ERROR, "vm-pcie-needs-q35", fix,
-			    "VM %u: hostpci%u has pcie=1, but the machine is %s: Proxmox refuses the start after pre-start ('q35 machine model is not enabled')",
-			    vm->vmid, i,
-			    vm->machine ? vm->machine : "i440fx (the default)");
-		}
-		if (h->legacy_igd == 1) {
-			const char *why[8] = {NULL};
-			const char *fixes[8] = {NULL};
-			size_t n = 0;
-
-			if (igd_seen >= 0)
-				why[n] =
-				    "only one device can be assigned in legacy-igd mode",
-				fixes[n++] = "set legacy-igd=1 on one entry only";
-			igd_seen = (int)i;
-			if (!vm->vga || !streq(vm->vga, "none"))
-				why[n] =
-				    "legacy IGD assignment requires VGA mode to be 'none'",
-				fixes[n++] = "qm set VMID --vga none";
-			if (h->rombar == 0)
-				why[n] =
-				    "legacy IGD assignment requires rombar to be enabled",
-				fixes[n++] = "drop rombar=0 from the entry";
-			if (h->x_vga == 1)
-				why[n] =
-				    "legacy IGD assignment is not compatible with x-vga",
-				fixes[n++] = "drop x-vga=1 from the entry";
-			if (h->mdev)
-				why[n] =
-				    "legacy IGD assignment is not compatible with mdev",
-				fixes[n++] = "drop mdev= from the entry";
-			if (is_q35(vm))
-				why[n] =
-				    "legacy IGD assignment is not compatible with q35",
-				fixes[n++] =
-				    "use the i440fx machine (remove 'machine: q35')";
-			if (h->devs.n > 1)
-				why[n] =
-				    "legacy IGD assignment is not compatible with multifunction devices",
-				fixes[n++] = "name only the IGD, 00:02.0";
-			if (first &&
-			    !(strlen(first->dev->bdf) > 4 &&
-			      streq(first->dev->bdf + strlen(first->dev->bdf) - 4,
-				    "02.0")))
-				why[n] =
-				    "legacy IGD assignment only works for devices on host bus 00:02.0",
-				fixes[n++] =
-				    "legacy-igd is for the integrated GPU at 00:02.0 only";
-			for (size_t k = 0; k < n; k++) {
-				_cleanup_free_ char *fix = NULL;
-
-				if (streq(fixes[k], "qm set VMID --vga none"))
-					fix = xasprintf("qm set %u --vga none", vm->vmid);
-				else
-					fix = xstrdup(fixes[k]);
-				findings_add(
-				    out, FINDING_ERROR, "vm-legacy-igd", fix,
-				    "VM %u: hostpci%u has legacy-igd=1: Proxmox refuses the start after pre-start ('%s')",
-				    vm->vmid, i, why[k]);
-			}
-		}
+		/* pcie=1 without q35 and the legacy-igd rules are refusals
+		 * the plan predicts (judge_plan: vm-pcie-needs-q35,
+		 * vm-legacy-igd-rules) */
 		/* Proxmox passes x-vga=on to QEMU only without OVMF (PCI.pm) */
 		if (h->x_vga == 1 && !ovmf && first) {
 			if (first->dev->class_code >> 8 != PCI_CLASS_DISPLAY_VGA) {

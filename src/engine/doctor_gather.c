@@ -156,10 +156,11 @@ static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **maps)
 			const struct pci_map_entry *me = &m->maps[k];
 			struct doctor_mapgroup *g;
 			_cleanup_free_ char *link = NULL;
-			unsigned long long grp;
+			unsigned long long grp, want;
 			char path[32];
 
-			if (!streq(me->node, host_node()) || me->iommugroup < 0 ||
+			if (!streq(me->node, host_node()) || !me->iommugroup ||
+			    parse_uint(me->iommugroup, INT_MAX, &want) < 0 ||
 			    me->path.n == 0)
 				continue;
 			/* Mapping/PCI.pm: a path without function is checked as .0 */
@@ -173,7 +174,7 @@ static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **maps)
 			g->mapping = xstrdup(m->name);
 			g->line = me->line;
 			g->path = xstrdup(path);
-			g->expected = me->iommugroup;
+			g->expected = (int)want;
 			g->actual = -1;
 			if (host_readlink_base(&link,
 					       "/sys/bus/pci/devices/%s/iommu_group",
@@ -229,7 +230,7 @@ static void gather_vm(struct doctor_vm *vm, struct storage_cfg **storage,
 	int r;
 
 	vm->path = xasprintf("/etc/pve/qemu-server/%u.conf", vm->vmid);
-	r = vmconf_read(vm->vmid, &conf, &e);
+	r = vmconf_read(vm->vmid, NULL, &conf, &e);
 	if (r < 0) {
 		vm->error = e ? e : xstrdup(strerror(-r));
 		return;

@@ -2,6 +2,7 @@
 #include "engine/observe.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -11,6 +12,7 @@
 #include "pci/usage.h"
 #include "pve/hostpci.h"
 #include "pve/mapping.h"
+#include "pve/propstr.h"
 #include "pve/reservation.h"
 #include "state/journal.h"
 
@@ -120,7 +122,7 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 		const char *why = r == -EIO ? inventory_error(inv) : NULL;
 
 		observation_add_problem(
-		    obs, bdf,
+		    obs, "device-unreadable", bdf,
 		    "cannot read device %s: %s; the start is refused until its sysfs entry reads cleanly (check dmesg)",
 		    bdf, why ? why : strerror(-r));
 		return r;
@@ -134,35 +136,206 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 	return 0;
 }
 
-/* Resolve every hostpci entry to devices, in entry order. */
-static int resolve_entries(struct observation *obs, struct vm *vm,
-			   const struct reservations *res, struct named **out,
-			   size_t *n_out, char **err)
+/* One hostpci entry on its way to devices (PCI.pm parse_hostpci: a list of
+ * alternatives, each a list of devices). */
+struct entry {
+	struct strv *alts; /* NULL when the entry could not be resolved */
+	size_t n_alts;
+};
+
+static void entry_clear(struct entry *e)
 {
+	for (size_t i = 0; i < e->n_alts; i++)
+		strv_clear(&e->alts[i]);
+	free(e->alts);
+	memset(e, 0, sizeof(*e));
+}
+
+/* A problem that refuses the start, unless the VM is a template: Proxmox
+ * starts a template (for a backup) without its hostpci devices. */
+static void entry_problem(struct observation *obs, const char *code, unsigned index,
+			  const char *fmt, ...) _printf_(4, 5);
+static void entry_problem(struct observation *obs, const char *code, unsigned index,
+			  const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	char id[16];
+	va_list ap;
+
+	if (obs->is_template)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	snprintf(id, sizeof(id), "hostpci%u", index);
+	observation_add_problem(obs, code, id, "%s", msg);
+}
+
+static const char *mapping_code(int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return "mapping-not-found";
+	case -ENODEV:
+		return "device-missing";
+	default:
+		return "mapping-invalid";
+	}
+}
+
+/*
+ * PCI.pm parse_hostpci_devices's checks of one resolved entry, which
+ * Proxmox makes after pre-start (proxmox-facts.md): mdev on several
+ * functions, and the legacy-igd rules; *igd_seen counts legacy-igd entries.
+ */
+static void check_entry(struct observation *obs, const struct vm *vm,
+			const struct hostpci *h, const struct entry *e, bool *igd_seen)
+{
+	const char *why = NULL;
+	bool multifunction = false;
+
+	for (size_t a = 0; a < e->n_alts; a++)
+		multifunction |= e->alts[a].n > 1;
+	if (multifunction && h->mdev)
+		entry_problem(
+		    obs, "mdev-multifunction", h->index,
+		    "hostpci%u: cannot use mediated device with multifunction device (%s names %zu functions); name one function (e.g. %s) or drop mdev",
+		    h->index, h->mapping ? "the mapping" : "host", e->alts[0].n,
+		    e->alts[0].n ? e->alts[0].v[0] : "01:00.0");
+	if (h->legacy_igd != 1)
+		return;
+	if (*igd_seen)
+		why = "only one device can be assigned in legacy-igd mode";
+	else if (!streq(vm->vga, "none"))
+		why =
+		    "legacy IGD assignment requires VGA mode to be 'none' (set vga: none)";
+	else if (h->rombar == 0)
+		why =
+		    "legacy IGD assignment requires rombar to be enabled (drop rombar=0)";
+	else if (h->x_vga == 1)
+		why = "legacy IGD assignment is not compatible with x-vga";
+	else if (h->mdev)
+		why = "legacy IGD assignment is not compatible with mdev";
+	else if (vm->q35)
+		why =
+		    "legacy IGD assignment is not compatible with q35 (it needs the i440fx machine)";
+	else if (multifunction)
+		why =
+		    "legacy IGD assignment is not compatible with multifunction devices (name the IGD function 00:02.0 alone)";
+	else if (e->n_alts > 1)
+		why =
+		    "legacy IGD assignment is not compatible with alternate devices (the mapping has several entries for this node)";
+	else if (e->n_alts == 0 || e->alts[0].n == 0 || strlen(e->alts[0].v[0]) < 4 ||
+		 strcmp(e->alts[0].v[0] + strlen(e->alts[0].v[0]) - 4, "02.0") != 0)
+		why = "legacy IGD assignment only works for devices on host bus 00:02.0";
+	else if (h->index != 0)
+		/* proxmox-facts.md: legacy-igd only as hostpci0 */
+		why =
+		    "legacy IGD assignment is only supported as hostpci0 (move the entry to hostpci0)";
+	*igd_seen = true;
+	if (why)
+		entry_problem(obs, "legacy-igd-rules", h->index, "hostpci%u: %s",
+			      h->index, why);
+}
+
+/* Why alternative alt cannot be chosen (allocated), or NULL: PCI.pm
+ * choose_hostpci_devices skips one with a device used by an earlier entry
+ * or reserved by another VM; one another VM's pre-start holds (its fresh
+ * vfiohook journal) is as taken, since its reservation comes right after. */
+static char *alt_busy(const struct strv *alt, const struct strv *used, unsigned vmid,
+		      const struct reservations *res, const struct holders *holders)
+{
+	for (size_t j = 0; j < alt->n; j++) {
+		const char *bdf = alt->v[j];
+		unsigned other;
+
+		if (strv_contains(used, bdf))
+			return xasprintf("%s is used by an earlier hostpci entry", bdf);
+		if ((other = reservation_other_vm(res, bdf, vmid)))
+			return xasprintf("%s is reserved by VM %u", bdf, other);
+		if ((other = holders_find(holders, bdf)))
+			return xasprintf("%s is held by VM %u (its pre-start bound it)",
+					 bdf, other);
+	}
+	return NULL;
+}
+
+static void add_named(struct named **nv, size_t *n, const char *bdf,
+		      const struct hostpci *h)
+{
+	*nv = xrealloc(*nv, (*n + 1) * sizeof(**nv));
+	(*nv)[*n].bdf = xstrdup(bdf);
+	(*nv)[*n].hostpci = (int)h->index;
+	(*nv)[*n].keep = h->driver_keep;
+	(*nv)[*n].mdev = h->mdev != NULL;
+	(*n)++;
+}
+
+/*
+ * Resolve every hostpci entry to devices as qemu-server does after
+ * pre-start: parse_hostpci_devices (mapping lookup and assert_valid,
+ * prefix expansion, the pcie/q35, mdev and legacy-igd checks), then
+ * choose_hostpci_devices (one alternative per entry, no device twice).
+ */
+/* The machine type of `machine:` (its default key, or type=), for messages;
+ * NULL when none is given (i440fx). */
+static char *machine_type(const char *machine)
+{
+	struct propkv *kv = NULL;
+	size_t n = 0;
+	char *type = NULL;
+
+	if (!machine || propstr_split(machine, "type", &kv, &n, NULL) < 0)
+		return NULL;
+	for (size_t i = 0; i < n && !type; i++)
+		if (streq(kv[i].key, "type"))
+			type = xstrdup(kv[i].value);
+	propkv_free(kv, n);
+	return type;
+}
+
+static int resolve_entries(struct observation *obs, struct vm *vm,
+			   const struct reservations *res, const struct holders *holders,
+			   struct named **out, size_t *n_out, char **err)
+{
+	_cleanup_free_ char *mtype = machine_type(vm->machine);
 	struct strv present = {0}; /* the devices the ids can name, probed */
 	struct mapping_cfg *maps = NULL;
-	struct strv taken = {0};
+	struct entry entries[HOSTPCI_MAX];
+	struct strv used = {0};
 	struct named *nv = NULL;
+	bool igd_seen = false;
 	size_t n = 0;
 	int r = 0;
 
+	memset(entries, 0, sizeof(entries));
+	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
+		const struct hostpci *h = vm->hostpci[i];
+
+		if (h && h->mapping && !maps) {
+			r = mapping_read(&maps, err);
+			if (r < 0)
+				goto out;
+			for (size_t w = 0; w < maps->warnings.n; w++)
+				strv_add(&obs->warnings, maps->warnings.v[w]);
+		}
+	}
+	/* parse_hostpci_devices */
 	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
 		struct hostpci *h = vm->hostpci[i];
-		char id[16];
-		_cleanup_free_ char *e = NULL;
+		struct entry *e = &entries[i];
+		_cleanup_free_ char *msg = NULL;
 
 		if (!h)
 			continue;
-		snprintf(id, sizeof(id), "hostpci%u", i);
+		if (h->pcie == 1 && !vm->q35)
+			entry_problem(
+			    obs, "pcie-needs-q35", i,
+			    "hostpci%u: q35 machine model is not enabled: pcie=1 needs the q35 machine, and this VM's is %s (set machine: q35, or drop pcie=1)",
+			    i, mtype ? mtype : "i440fx (the default)");
 		if (h->mapping) {
-			const struct pci_mapping *m;
+			const struct pci_mapping *m = mapping_find(maps, h->mapping);
 
-			if (!maps) {
-				r = mapping_read(&maps, err);
-				if (r < 0)
-					goto out;
-			}
-			m = mapping_find(maps, h->mapping);
 			for (size_t k = 0; m && k < m->n_maps; k++) {
 				const struct pci_map_entry *me = &m->maps[k];
 
@@ -171,52 +344,105 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 				for (size_t p = 0; p < me->path.n; p++)
 					hostpci_probe_present(me->path.v[p], &present);
 			}
-			if (!m) {
-				observation_add_problem(
-				    obs, id,
-				    "%s: no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; create it under Datacenter > Resource Mappings or fix the name",
-				    id, h->mapping);
+			r = mapping_alternatives(m, h->mapping, i, &present, &e->alts,
+						 &e->n_alts, &msg);
+			if (r < 0) {
+				entry_problem(obs, mapping_code(r), i, "%s",
+					      msg ? msg : strerror(-r));
+				r = 0;
 				continue;
 			}
-			strv_clear(&h->devs);
-			r = mapping_resolve(m, i, vm->vmid, &taken, res, &present,
-					    &h->devs, &e);
 		} else {
 			for (size_t k = 0; k < h->host.n; k++)
 				hostpci_probe_present(h->host.v[k], &present);
-			r = hostpci_expand(h, &present, &e);
+			r = hostpci_expand(h, &present, &msg);
+			if (r < 0) {
+				entry_problem(obs, "device-missing", i, "%s",
+					      msg ? msg : strerror(-r));
+				r = 0;
+				continue;
+			}
+			e->alts = xcalloc(1, sizeof(*e->alts));
+			e->n_alts = 1;
+			for (size_t k = 0; k < h->devs.n; k++)
+				strv_add(&e->alts[0], h->devs.v[k]);
 		}
-		if (r < 0) {
-			observation_add_problem(obs, id, "%s", e ? e : strerror(-r));
-			r = 0;
+		check_entry(obs, vm, h, e, &igd_seen);
+	}
+	/* choose_hostpci_devices */
+	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
+		struct hostpci *h = vm->hostpci[i];
+		struct entry *e = &entries[i];
+		const struct strv *chosen = NULL;
+		_cleanup_free_ char *why = NULL;
+
+		if (!h || !e->alts)
+			continue;
+		strv_clear(&h->devs);
+		if (h->mdev) {
+			/* the mdev is created on the first alternative that
+			 * allows it; its parent is not reserved nor bound */
+			if (e->alts[0].n)
+				strv_add(&h->devs, e->alts[0].v[0]);
+			for (size_t k = 0; k < h->devs.n; k++)
+				add_named(&nv, &n, h->devs.v[k], h);
 			continue;
 		}
-		for (size_t k = 0; k < h->devs.n; k++) {
-			const char *bdf = h->devs.v[k];
-			bool dup = false;
+		if (e->n_alts == 1) {
+			chosen = &e->alts[0];
+		} else {
+			for (size_t a = 0; a < e->n_alts && !chosen; a++) {
+				char *busy =
+				    alt_busy(&e->alts[a], &used, vm->vmid, res, holders);
 
-			for (size_t j = 0; j < n; j++)
-				if (streq(nv[j].bdf, bdf)) {
-					observation_add_problem(
-					    obs, bdf,
-					    "%s is named by both hostpci%d and hostpci%u; a device can be passed through only once",
-					    bdf, nv[j].hostpci, i);
-					dup = true;
+				if (!busy) {
+					chosen = &e->alts[a];
+					break;
 				}
-			if (dup)
+				if (why) {
+					char *w = xasprintf("%s; %s", why, busy);
+
+					free(why);
+					free(busy);
+					why = w;
+				} else {
+					why = busy;
+				}
+			}
+			if (!chosen) {
+				entry_problem(
+				    obs, "no-free-device", i,
+				    "hostpci%u: could not find a free device for 'hostpci%u' (mapping '%s' on %s: %s); stop the other VM or add another device to the mapping",
+				    i, i, h->mapping ? h->mapping : "-", host_node(),
+				    why ? why : "no alternative");
 				continue;
-			nv = xrealloc(nv, (n + 1) * sizeof(*nv));
-			nv[n].bdf = xstrdup(bdf);
-			nv[n].hostpci = (int)i;
-			nv[n].keep = h->driver_keep;
-			nv[n].mdev = h->mdev != NULL;
-			n++;
-			strv_add(&taken, bdf);
+			}
+		}
+		for (size_t k = 0; k < chosen->n; k++) {
+			const char *bdf = chosen->v[k];
+
+			strv_add(&h->devs, bdf);
+			if (strv_contains(&used, bdf)) {
+				int first = -1;
+
+				for (size_t j = 0; j < n; j++)
+					if (streq(nv[j].bdf, bdf))
+						first = nv[j].hostpci;
+				entry_problem(
+				    obs, "device-twice", i,
+				    "hostpci%u: device '%s' assigned more than once (also by hostpci%d): a device can be passed through only once; remove it from one of the entries",
+				    i, bdf, first);
+				continue;
+			}
+			strv_add(&used, bdf);
+			add_named(&nv, &n, bdf, h);
 		}
 	}
 out:
+	for (unsigned i = 0; i < HOSTPCI_MAX; i++)
+		entry_clear(&entries[i]);
 	mapping_free(maps);
-	strv_clear(&taken);
+	strv_clear(&used);
 	strv_clear(&present);
 	*out = nv;
 	*n_out = n;
@@ -240,7 +466,8 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	r = reservation_read(&res, err);
 	if (r < 0)
 		goto fail;
-	r = resolve_entries(obs, vm, res, &nv, &n_named, err);
+	holders = holders_load(vm->vmid);
+	r = resolve_entries(obs, vm, res, holders, &nv, &n_named, err);
 	if (r < 0)
 		goto fail;
 
@@ -283,7 +510,6 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		     strerror(-r));
 		goto fail;
 	}
-	holders = holders_load(vm->vmid);
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		struct obs_dev *od = &obs->devs[i];
 
@@ -293,11 +519,11 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		od->reserved_by = reservation_other_vm(res, od->dev->bdf, vm->vmid);
 		od->held_by = holders_find(holders, od->dev->bdf);
 	}
-	holders_free(holders);
 	usage_close(uctx);
 	for (size_t i = 0; i < n_named; i++)
 		free(nv[i].bdf);
 	free(nv);
+	holders_free(holders);
 	reservation_free(res);
 	*out = obs;
 	return 0;
@@ -305,6 +531,7 @@ fail:
 	for (size_t i = 0; i < n_named; i++)
 		free(nv[i].bdf);
 	free(nv);
+	holders_free(holders);
 	reservation_free(res);
 	observation_free(obs);
 	return r < 0 ? r : -EINVAL;

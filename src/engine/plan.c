@@ -30,17 +30,18 @@ const char *plan_action_name(enum plan_action a)
 	return "?";
 }
 
-static void add_problem(struct obs_problem **v, size_t *n, const char *id,
-			char *owned_msg)
+static void add_problem(struct obs_problem **v, size_t *n, const char *code,
+			const char *id, char *owned_msg)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[*n].id = xstrdup(id);
+	(*v)[*n].code = xstrdup(code);
 	(*v)[*n].message = owned_msg;
 	(*n)++;
 }
 
-void observation_add_problem(struct observation *obs, const char *id, const char *fmt,
-			     ...)
+void observation_add_problem(struct observation *obs, const char *code, const char *id,
+			     const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -48,7 +49,7 @@ void observation_add_problem(struct observation *obs, const char *id, const char
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	add_problem(&obs->problems, &obs->n_problems, id, msg);
+	add_problem(&obs->problems, &obs->n_problems, code, id, msg);
 }
 
 void observation_free(struct observation *obs)
@@ -62,9 +63,11 @@ void observation_free(struct observation *obs)
 	free(obs->devs);
 	for (size_t i = 0; i < obs->n_problems; i++) {
 		free(obs->problems[i].id);
+		free(obs->problems[i].code);
 		free(obs->problems[i].message);
 	}
 	free(obs->problems);
+	strv_clear(&obs->warnings);
 	free(obs->node);
 	free(obs);
 }
@@ -147,12 +150,19 @@ static char *bind_reason(const struct observation *obs, const struct obs_dev *od
 {
 	const struct pdev *d = od->dev;
 	const char *from = d->driver ? d->driver : "no driver";
+	int entry = od->hostpci >= 0 ? od->hostpci : obs->devs[od->via].hostpci;
+	_cleanup_free_ char *variant = NULL;
 
+	if (d->vfio_dev && d->driver)
+		variant = xasprintf(
+		    " (%s is a vfio variant driver; Proxmox rebinds it to vfio-pci all the same: set driver=keep on hostpci%d to keep it)",
+		    d->driver, entry);
 	if (od->hostpci >= 0)
-		return xasprintf("hostpci%d: %s -> vfio-pci", od->hostpci, from);
-	return xasprintf("same IOMMU group (%d) as %s (hostpci%d): %s -> vfio-pci",
+		return xasprintf("hostpci%d: %s -> vfio-pci%s", od->hostpci, from,
+				 variant ? variant : "");
+	return xasprintf("same IOMMU group (%d) as %s (hostpci%d): %s -> vfio-pci%s",
 			 d->group, obs->devs[od->via].dev->bdf,
-			 obs->devs[od->via].hostpci, from);
+			 obs->devs[od->via].hostpci, from, variant ? variant : "");
 }
 
 int plan_make(const struct observation *obs, const struct policy *pol, struct plan **out)
@@ -163,8 +173,8 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 	p->n_devs = obs->n_devs;
 	p->devs = xcalloc(obs->n_devs, sizeof(*p->devs));
 	for (size_t i = 0; i < obs->n_problems; i++)
-		add_problem(&p->problems, &p->n_problems, obs->problems[i].id,
-			    xstrdup(obs->problems[i].message));
+		add_problem(&p->problems, &p->n_problems, obs->problems[i].code,
+			    obs->problems[i].id, xstrdup(obs->problems[i].message));
 
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		const struct obs_dev *od = &obs->devs[i];
@@ -206,6 +216,15 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 		if (why && !forced) {
 			pd->action = PLAN_REFUSE;
 			pd->reason = why;
+			if (d->vfio_dev && d->driver && !is_vfio_pci(d)) {
+				/* Proxmox would rebind it all the same */
+				pd->reason = xasprintf(
+				    "%s; it is on the vfio variant driver %s, which Proxmox replaces by vfio-pci unless hostpci%d has driver=keep",
+				    why, d->driver,
+				    od->hostpci >= 0 ? od->hostpci
+						     : obs->devs[od->via].hostpci);
+				free(why);
+			}
 			continue;
 		}
 		if (forced)
@@ -215,15 +234,9 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 			pd->reason = why ? why : xstrdup("already on vfio-pci");
 			continue;
 		}
-		if (d->vfio_dev && d->driver) {
-			pd->action = PLAN_NONE;
-			if (why)
-				pd->reason = why;
-			else
-				pd->reason =
-				    xasprintf("on the vfio variant driver %s", d->driver);
-			continue;
-		}
+		/* a vfio variant driver (mlx5_vfio_pci, ...) is not vfio-pci to
+		 * Proxmox: it rebinds such a device unless driver=keep
+		 * (proxmox-facts.md), so it is bound like any other */
 		pd->action = PLAN_BIND;
 		if (why) {
 			pd->reason = why;
@@ -249,6 +262,7 @@ void plan_free(struct plan *p)
 	free(p->devs);
 	for (size_t i = 0; i < p->n_problems; i++) {
 		free(p->problems[i].id);
+		free(p->problems[i].code);
 		free(p->problems[i].message);
 	}
 	free(p->problems);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/util.h"
 #include "engine/policy.h"
 #include "pci/inventory.h"
 #include "pci/usage.h"
@@ -38,9 +39,23 @@ struct obs_dev {
 };
 
 struct obs_problem {
-	char *id; /* device id or "hostpciN" or config path */
+	char *id;   /* device id or "hostpciN" or config path */
+	char *code; /* stable machine code, e.g. "pcie-needs-q35": see below */
 	char *message;
 };
+
+/*
+ * Problem codes (stable: `check` turns them into findings):
+ *   device-unreadable   a device's sysfs entry cannot be read
+ *   device-missing      no PCI device found for a hostpci id or mapping path
+ *   mapping-not-found   no such mapping, or no entry for this node
+ *   mapping-invalid     a map entry of this node fails assert_valid
+ *   no-free-device      every alternative of a mapping is taken
+ *   device-twice        a device named by two hostpci entries
+ *   pcie-needs-q35      pcie=1 on a machine that is not q35
+ *   mdev-multifunction  mdev on an entry with several functions
+ *   legacy-igd-rules    a legacy-igd rule of qemu-server is broken
+ */
 
 struct observation {
 	unsigned vmid;
@@ -51,6 +66,7 @@ struct observation {
 	struct obs_problem *problems; /* found while observing: missing devices,
 				       * mappings that do not match, no IOMMU */
 	size_t n_problems;
+	struct strv warnings; /* "file:line: ..." Proxmox would warn about too */
 };
 
 struct plan_dev {
@@ -75,8 +91,8 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 void plan_free(struct plan *p);
 const char *plan_action_name(enum plan_action a);
 
-void observation_add_problem(struct observation *obs, const char *id, const char *fmt,
-			     ...) _printf_(3, 4);
+void observation_add_problem(struct observation *obs, const char *code, const char *id,
+			     const char *fmt, ...) _printf_(4, 5);
 void observation_free(struct observation *obs);
 
 #endif

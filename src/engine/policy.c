@@ -8,6 +8,7 @@
 #include "engine/policy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "base/host.h"
@@ -35,6 +36,7 @@ static const char *const key_names[] = {
 	[POLICY_KEY_RESET] = "reset",
 	[POLICY_KEY_STEAL] = "steal",
 	[POLICY_KEY_LOG] = "log",
+	[POLICY_KEY_START_TIMEOUT] = "start-timeout",
 };
 static const char *const log_names[] = {"normal", "verbose"};
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
@@ -86,6 +88,8 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 		return policy_steal_name(p->steal);
 	case POLICY_KEY_LOG:
 		return log_names[p->log_verbose];
+	case POLICY_KEY_START_TIMEOUT:
+		return p->start_timeout ? p->start_timeout_text : "auto";
 	default:
 		return "invalid";
 	}
@@ -139,9 +143,10 @@ static int parse_key(const char *key, const char *where, enum policy_key *out, c
 	int k = lookup(key_names, ARRAY_SIZE(key_names), key);
 
 	if (k < 0)
-		return errf(err,
-			    "%s: unknown key '%s'; known keys: rebind, reset, steal, log",
-			    where, key);
+		return errf(
+		    err,
+		    "%s: unknown key '%s'; known keys: rebind, reset, steal, log, start-timeout",
+		    where, key);
 	*out = (enum policy_key)k;
 	return 0;
 }
@@ -256,6 +261,18 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 			    where, value);
 		l->val.log_verbose = v == 1;
 		break;
+	case POLICY_KEY_START_TIMEOUT: {
+		unsigned long long secs = 0;
+
+		if (strcasecmp(value, "auto") != 0 &&
+		    (parse_uint(value, 86400, &secs) < 0 || secs == 0))
+			return errf(
+			    err,
+			    "%s: bad value '%s' for start-timeout; allowed: auto (Proxmox's start timeout for the VM + 5 s) or a number of seconds from 1 to 86400",
+			    where, value);
+		l->val.start_timeout = (unsigned)secs;
+		break;
+	}
 	default:
 		return errf(err, "%s: unknown key", where);
 	}
@@ -286,6 +303,11 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			break;
 		case POLICY_KEY_LOG:
 			p->log_verbose = l->val.log_verbose;
+			break;
+		case POLICY_KEY_START_TIMEOUT:
+			p->start_timeout = l->val.start_timeout;
+			snprintf(p->start_timeout_text, sizeof(p->start_timeout_text),
+				 "%u", p->start_timeout);
 			break;
 		default:
 			break;

@@ -26,6 +26,11 @@
  *            kernel's reset_method attribute wants)
  *   steal  = safe | force                (default safe)
  *   log    = normal | verbose            (default normal)
+ *   start-timeout = auto | SECONDS       (default auto: Proxmox's
+ *            config-aware start timeout + 5 s, pve_start_timeout(); SECONDS
+ *            from 1 to 86400): how long after pre-start a VM's start counts
+ *            as under way; after it, devices its QEMU never took are given
+ *            back and `status` calls the journal stale
  *
  * Parse errors name "/etc/vfiohook.conf:LINE" or "VM 100 description line N",
  * say what is wrong and what is allowed, and return -EINVAL; the program
@@ -64,6 +69,7 @@ enum policy_key {
 	POLICY_KEY_RESET,
 	POLICY_KEY_STEAL,
 	POLICY_KEY_LOG,
+	POLICY_KEY_START_TIMEOUT,
 	POLICY_KEY_COUNT,
 };
 
@@ -74,8 +80,11 @@ struct policy {
 				NULL */
 	enum policy_steal steal;
 	bool log_verbose; /* log = verbose: the task log shows every sysfs step */
-	char *origin[8];  /* per enum policy_key: "/etc/vfiohook.conf:12",
-			   * "VM 100 description line 2", or NULL = built-in default */
+	/* seconds, 0 = auto (pve_start_timeout() of the VM) */
+	unsigned start_timeout;
+	char start_timeout_text[16]; /* policy_value() of it */
+	char *origin[8];	     /* per enum policy_key: "/etc/vfiohook.conf:12",
+				      * "VM 100 description line 2", or NULL = built-in default */
 };
 
 /* Initialise *p to the defaults (does not free what *p held). */

@@ -9,7 +9,18 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/util.h"
+
+static struct plan_ctx_opts defaults;
+
+void plan_ctx_set_defaults(const struct plan_ctx_opts *o)
+{
+	if (o)
+		defaults = *o;
+	else
+		memset(&defaults, 0, sizeof(defaults));
+}
 
 void plan_ctx_free(struct plan_ctx *pc)
 {
@@ -21,15 +32,30 @@ void plan_ctx_free(struct plan_ctx *pc)
 	memset(pc, 0, sizeof(*pc));
 }
 
-int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
+static void log_warnings(const struct strv *w)
 {
+	for (size_t i = 0; w && i < w->n; i++)
+		log_warn("%s", w->v[i]);
+}
+
+int plan_ctx_make_opts(struct plan_ctx *pc, unsigned vmid, const struct plan_ctx_opts *o,
+		       char **err)
+{
+	struct vm_load_opts lo = {0};
 	int r;
 
 	memset(pc, 0, sizeof(*pc));
+	if (o)
+		pc->opts = *o;
 	policy_defaults(&pc->pol);
-	r = vm_load(vmid, &pc->vm, err);
+	lo.migrated_from = pc->opts.migrated_from;
+	/* a migration target's start takes the source's state: no pending */
+	lo.apply_pending = pc->opts.apply_pending &&
+			   !(pc->opts.migrated_from && *pc->opts.migrated_from);
+	r = vm_load_opts(vmid, &lo, &pc->vm, err);
 	if (r < 0)
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	log_warnings(&pc->vm->conf->warnings);
 	r = policy_load(vmid, pc->vm->conf->description, &pc->pol, err);
 	if (r < 0)
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
@@ -39,6 +65,12 @@ int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
 	r = observe_vm(pc->vm, pc->inv, &pc->obs, err);
 	if (r < 0)
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	log_warnings(&pc->obs->warnings);
 	plan_make(pc->obs, &pc->pol, &pc->plan);
 	return 0;
+}
+
+int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
+{
+	return plan_ctx_make_opts(pc, vmid, &defaults, err);
 }

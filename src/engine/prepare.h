@@ -3,12 +3,23 @@
 #define VFIOHOOK_PREPARE_H
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "engine/policy.h"
 #include "pci/inventory.h"
 #include "pve/pveconf.h"
+
+/* How this run sees the VM (see struct vm_load_opts). */
+struct plan_ctx_opts {
+	/* the source node on a live migration's target (hook mode:
+	 * PVE_MIGRATED_FROM), else NULL or "" */
+	const char *migrated_from;
+	/* apply [PENDING] as the start will: `plan`, run before a start;
+	 * pre-start runs after Proxmox applied them and reads the file as is */
+	bool apply_pending;
+};
 
 /* The observation and plan of one VM, shared by plan and pre-start. */
 struct plan_ctx {
@@ -17,6 +28,7 @@ struct plan_ctx {
 	struct inventory *inv;
 	struct observation *obs;
 	struct plan *plan;
+	struct plan_ctx_opts opts; /* as made */
 };
 
 enum {
@@ -24,9 +36,23 @@ enum {
 	PLAN_CTX_FAILED = -EIO,	      /* the host cannot be read: exit status 1 */
 };
 
-/* Load and plan VM vmid.  Returns 0, or PLAN_CTX_BAD_INPUT / PLAN_CTX_FAILED
- * with *err saying why; *pc is freed with plan_ctx_free() in every case. */
+/*
+ * Load and plan VM vmid.  Returns 0, or PLAN_CTX_BAD_INPUT / PLAN_CTX_FAILED
+ * with *err saying why; *pc is freed with plan_ctx_free() in every case.
+ * What Proxmox would warn about in the VM config and pci.cfg (lines it
+ * skips, keys given twice, a misspelt hostpciN) is logged at WARN here, so
+ * plan and pre-start both show it; it is kept in pc->vm->conf->warnings and
+ * pc->obs->warnings as well.
+ */
+int plan_ctx_make_opts(struct plan_ctx *pc, unsigned vmid, const struct plan_ctx_opts *o,
+		       char **err);
+/* plan_ctx_make_opts() with the options set by plan_ctx_set_defaults() (none
+ * until then). */
 int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err);
+/* The options plan_ctx_make() uses: the program sets them once per run (hook
+ * mode: the migration source from PVE_MIGRATED_FROM).  o is copied; the
+ * strings it points to must outlive the run. */
+void plan_ctx_set_defaults(const struct plan_ctx_opts *o);
 void plan_ctx_free(struct plan_ctx *pc);
 
 #endif

@@ -28,7 +28,7 @@ struct hostpci {
 	    sub_device_id; /* -1 unset, else 0..0xffff */
 	bool driver_keep;  /* driver=keep (PVE >= 9.0.25): neither reset nor bound */
 	/* resolved full BDFs ("0000:01:00.0"), sorted: filled by hostpci_expand
-	 * or mapping_resolve */
+	 * or the mapping's chosen alternative (engine/observe.c) */
 	struct strv devs;
 };
 
@@ -70,7 +70,7 @@ void hostpci_probe_present(const char *id, struct strv *present);
  * "0000:", each id is a prefix ("01:00" -> every 0000:01:00.*), results
  * sorted, duplicates removed.  An id matching nothing is an error
  * "hostpciN: no PCI device found for '<id>'" with a hint.  For an entry that
- * uses a mapping, call mapping_resolve() instead (-EINVAL here).
+ * uses a mapping, use mapping_alternatives() instead (-EINVAL here).
  */
 int hostpci_expand(struct hostpci *h, const struct strv *present, char **err);
 

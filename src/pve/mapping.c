@@ -2,6 +2,7 @@
 #include "pve/mapping.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -10,7 +11,6 @@
 #include "base/util.h"
 #include "pve/hostpci.h"
 #include "pve/propstr.h"
-#include "pve/reservation.h"
 
 #define DESCR_MAX 4096
 
@@ -95,6 +95,7 @@ static void entry_clear(struct pci_map_entry *e)
 	strv_clear(&e->path);
 	free(e->id);
 	free(e->subsystem_id);
+	free(e->iommugroup);
 	free(e->description);
 }
 
@@ -105,6 +106,7 @@ static void mapping_clear(struct pci_mapping *m)
 	free(m->maps);
 	free(m->name);
 	free(m->description);
+	memset(m, 0, sizeof(*m));
 }
 
 void mapping_free(struct mapping_cfg *cfg)
@@ -114,6 +116,7 @@ void mapping_free(struct mapping_cfg *cfg)
 	for (size_t i = 0; i < cfg->n; i++)
 		mapping_clear(&cfg->v[i]);
 	free(cfg->v);
+	strv_clear(&cfg->warnings);
 	free(cfg);
 }
 
@@ -127,29 +130,49 @@ const struct pci_mapping *mapping_find(const struct mapping_cfg *cfg, const char
 	return NULL;
 }
 
+static void warn(struct mapping_cfg *cfg, unsigned line, const char *fmt, ...)
+    _printf_(3, 4);
+static void warn(struct mapping_cfg *cfg, unsigned line, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	strv_push(&cfg->warnings, xasprintf(MAPPING_FILE ":%u: %s", line, msg));
+}
+
+/* ^[+-]?\d+$ (JSONSchema integer) */
+static bool integer_valid(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* A map value against Mapping/PCI.pm $map_fmt; *err says what is wrong. */
 static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 		     char **err)
 {
 	struct propkv *kv = NULL;
-	_cleanup_free_ char *e2 = NULL;
 	size_t n = 0;
 	int r;
 
 	memset(e, 0, sizeof(*e));
 	e->line = line;
-	e->iommugroup = -1;
-	r = propstr_split(value, NULL, &kv, &n, &e2);
-	if (r < 0)
-		return errf(err, MAPPING_FILE ":%u: map: %s", line, e2);
+	r = propstr_split(value, NULL, &kv, &n, err);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const char *k = kv[i].key, *v = kv[i].value;
 
 		if (streq(k, "node")) {
 			if (!node_valid(v))
-				r = errf(err,
-					 MAPPING_FILE
-					 ":%u: map: node '%s' is not a node name",
-					 line, v);
+				r = errf(err, "node '%s' is not a node name", v);
 			else
 				e->node = xstrdup(v);
 		} else if (streq(k, "path")) {
@@ -163,9 +186,8 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 				if (!map_path_valid(id)) {
 					r = errf(
 					    err,
-					    MAPPING_FILE
-					    ":%u: map: path '%s': '%s' is not a PCI address with domain (expected dddd:bb:dd[.f] in lowercase hex, several joined by ';')",
-					    line, v, id);
+					    "path '%s': '%s' is not a PCI address with domain (expected dddd:bb:dd[.f] in lowercase hex, several joined by ';')",
+					    v, id);
 					break;
 				}
 				strv_add(&e->path, id);
@@ -177,46 +199,33 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 			if (!vendev_valid(v))
 				r = errf(
 				    err,
-				    MAPPING_FILE
-				    ":%u: map: %s '%s': expected vendor:device as 4+4 hex digits, e.g. 10de:1f08",
-				    line, k, v);
+				    "%s '%s': expected vendor:device as 4+4 hex digits, e.g. 10de:1f08",
+				    k, v);
 			else if (streq(k, "id"))
 				e->id = xstrdup(v);
 			else
 				e->subsystem_id = xstrdup(v);
 		} else if (streq(k, "iommugroup")) {
-			unsigned long long g;
-
-			if (parse_uint(v, 0x7fffffff, &g) < 0)
-				r = errf(
-				    err,
-				    MAPPING_FILE
-				    ":%u: map: iommugroup '%s' is not a group number",
-				    line, v);
+			if (!integer_valid(v))
+				r = errf(err, "iommugroup '%s' is not a group number", v);
 			else
-				e->iommugroup = (int)g;
+				e->iommugroup = xstrdup(v);
 		} else if (streq(k, "description")) {
 			if (strlen(v) > DESCR_MAX)
-				r = errf(err,
-					 MAPPING_FILE
-					 ":%u: map: description longer than %d",
-					 line, DESCR_MAX);
+				r = errf(err, "description longer than %d characters",
+					 DESCR_MAX);
 			else
 				e->description = xstrdup(v);
 		} else {
 			r = errf(
 			    err,
-			    MAPPING_FILE
-			    ":%u: map: unknown key '%s' (known: node, path, id, subsystem-id, iommugroup, description)",
-			    line, k);
+			    "unknown key '%s' (known: node, path, id, subsystem-id, iommugroup, description)",
+			    k);
 		}
 	}
 	propkv_free(kv, n);
 	if (r == 0 && (!e->node || e->path.n == 0 || !e->id))
-		r = errf(err,
-			 MAPPING_FILE
-			 ":%u: map: missing %s (node, path and id are required)",
-			 line,
+		r = errf(err, "missing %s (node, path and id are required)",
 			 !e->node	  ? "node"
 			 : e->path.n == 0 ? "path"
 					  : "id");
@@ -225,181 +234,248 @@ static int parse_map(const char *value, unsigned line, struct pci_map_entry *e,
 	return r;
 }
 
-/* Handle one "key value" line of section m. */
-static int section_line(struct pci_mapping *m, const char *k, const char *v,
-			unsigned line, bool *seen_descr, bool *seen_mdev, bool *seen_lm,
-			char **err)
-{
-	bool *seen = NULL;
+/* The section being read. */
+struct section {
+	struct pci_mapping m;
+	bool seen_descr, seen_mdev, seen_lm;
+};
 
+/* One "key value" line of section sec (v NULL: no value). */
+static void section_line(struct mapping_cfg *cfg, struct section *sec, const char *k,
+			 const char *v, unsigned line)
+{
+	struct pci_mapping *m = &sec->m;
+	bool *seen = NULL, *flag = NULL;
+
+	if (v && strchr(v, '\r')) {
+		warn(
+		    cfg, line,
+		    "(section '%s') value of '%s' holds a carriage return: dropped, as Proxmox drops it",
+		    m->name, k);
+		return;
+	}
 	if (streq(k, "map")) {
 		struct pci_map_entry e;
-		int r;
+		_cleanup_free_ char *why = NULL;
 
-		if (!v)
-			return errf(err, MAPPING_FILE ":%u: 'map' of '%s' has no value",
-				    line, m->name);
-		r = parse_map(v, line, &e, err);
-		if (r < 0)
-			return r;
+		if (!v) {
+			warn(cfg, line, "(section '%s') 'map' without a value: dropped",
+			     m->name);
+			return;
+		}
+		if (parse_map(v, line, &e, &why) < 0) {
+			warn(
+			    cfg, line,
+			    "(section '%s') unable to parse value of 'map': %s; this map entry is dropped, as Proxmox drops it",
+			    m->name, why ? why : "invalid");
+			return;
+		}
 		m->maps = xrealloc(m->maps, (m->n_maps + 1) * sizeof(*m->maps));
 		m->maps[m->n_maps++] = e;
-		return 0;
+		return;
 	}
-	if (streq(k, "description"))
-		seen = seen_descr;
-	else if (streq(k, "mdev"))
-		seen = seen_mdev;
-	else if (streq(k, "live-migration-capable"))
-		seen = seen_lm;
-	else {
-		log_debug(MAPPING_FILE ":%u: ignoring unknown key '%s' of mapping '%s'",
-			  line, k, m->name);
-		return 0;
-	}
-	if (*seen)
-		return errf(err, MAPPING_FILE ":%u: '%s' given twice for mapping '%s'",
-			    line, k, m->name);
-	*seen = true;
-	if (!v)
-		return errf(err, MAPPING_FILE ":%u: '%s' of '%s' has no value", line, k,
-			    m->name);
 	if (streq(k, "description")) {
-		if (strlen(v) > DESCR_MAX)
-			return errf(err, MAPPING_FILE ":%u: description longer than %d",
-				    line, DESCR_MAX);
-		m->description = xstrdup(v);
-		return 0;
+		seen = &sec->seen_descr;
+	} else if (streq(k, "mdev")) {
+		seen = &sec->seen_mdev;
+		flag = &m->mdev;
+	} else if (streq(k, "live-migration-capable")) {
+		seen = &sec->seen_lm;
+		flag = &m->live_migration;
+	} else {
+		warn(
+		    cfg, line,
+		    "(section '%s') unknown key '%s': dropped, as Proxmox drops it (known: map, description, mdev, live-migration-capable)",
+		    m->name, k);
+		return;
 	}
-	if (pve_parse_bool(v, streq(k, "mdev") ? &m->mdev : &m->live_migration) < 0)
-		return errf(
-		    err, MAPPING_FILE ":%u: %s '%s' is not a boolean (expected 0 or 1)",
-		    line, k, v);
-	return 0;
+	if (*seen) {
+		warn(
+		    cfg, line,
+		    "(section '%s') '%s' given twice: the first one counts, as in Proxmox",
+		    m->name, k);
+		return;
+	}
+	if (!flag) {
+		if (!v || strlen(v) > DESCR_MAX) {
+			warn(cfg, line, "(section '%s') description %s: dropped", m->name,
+			     v ? "longer than 4096 characters" : "without a value");
+			return;
+		}
+		*seen = true;
+		m->description = xstrdup(v);
+		return;
+	}
+	/* SectionConfig: a boolean without value is 1; JSONSchema takes only
+	 * 1 and 0 */
+	if (v && !streq(v, "1") && !streq(v, "0")) {
+		warn(
+		    cfg, line,
+		    "(section '%s') %s '%s' is not a boolean (Proxmox takes 1 or 0 here): dropped",
+		    m->name, k, v);
+		return;
+	}
+	*seen = true;
+	*flag = !v || streq(v, "1");
 }
 
-int mapping_parse(const char *text, struct mapping_cfg **out, char **err)
+static void cfg_remove(struct mapping_cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n; i++) {
+		if (!streq(cfg->v[i].name, name))
+			continue;
+		mapping_clear(&cfg->v[i]);
+		memmove(&cfg->v[i], &cfg->v[i + 1], (cfg->n - i - 1) * sizeof(*cfg->v));
+		cfg->n--;
+		return;
+	}
+}
+
+/* The section ended: keep it (replacing one of the same id) or drop it. */
+static void section_end(struct mapping_cfg *cfg, struct section *sec)
+{
+	const struct pci_mapping *old = mapping_find(cfg, sec->m.name);
+
+	if (sec->m.n_maps == 0) {
+		/* check_config: 'map' is required; Proxmox's $ids->{id} becomes
+		 * undef, so an earlier section of that id is gone too */
+		warn(
+		    cfg, sec->m.line,
+		    "(skip section '%s'): missing value for required option 'map'%s",
+		    sec->m.name,
+		    old ? "; the earlier section of that id is dropped too, as Proxmox does"
+			: "");
+		cfg_remove(cfg, sec->m.name);
+		mapping_clear(&sec->m);
+		return;
+	}
+	if (old) {
+		warn(
+		    cfg, sec->m.line,
+		    "mapping '%s' defined again: this section replaces the one on line %u, as Proxmox reads the file",
+		    sec->m.name, old->line);
+		cfg_remove(cfg, sec->m.name);
+	}
+	cfg->v = xrealloc(cfg->v, (cfg->n + 1) * sizeof(*cfg->v));
+	cfg->v[cfg->n++] = sec->m;
+	memset(sec, 0, sizeof(*sec));
+}
+
+#define SHOW(len) ((int)((len) > 80 ? 80 : (len)))
+
+int mapping_parse(const char *text, size_t len, struct mapping_cfg **out, char **err)
 {
 	struct mapping_cfg *cfg = xcalloc(1, sizeof(*cfg));
-	const char *p = text ? text : "";
-	struct pci_mapping *cur = NULL;
-	bool seen_descr = false, seen_mdev = false, seen_lm = false;
+	const char *p = text ? text : "", *end = p + (text ? len : 0);
+	struct section sec;
+	bool in = false, skip = false;
 	unsigned lineno = 0;
-	int r = 0;
 
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	(void)err;
+	memset(&sec, 0, sizeof(sec));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		const char *s = p;
 		size_t i = 0;
 
-		p = nl ? nl + 1 : p + len;
+		p = nl ? nl + 1 : end;
 		lineno++;
-		while (i < len && is_ws(s[i]))
+		while (i < l && is_ws(s[i]))
 			i++;
-		if (i < len && s[i] == '#')
+		if (i < l && s[i] == '#')
 			continue; /* comments, also inside a section */
-		if (len == 0) {
-			cur = NULL; /* an empty line ends the section */
+		/* Perl's false lines, "" and "0", end a section (and are
+		 * skipped outside one) */
+		if (l == 0 || (l == 1 && s[0] == '0')) {
+			if (in && !skip)
+				section_end(cfg, &sec);
+			in = skip = false;
 			continue;
 		}
-		if (i == len)
-			continue; /* white space only: Proxmox ignores the line */
-		if (i == 0) {
-			/* a section header: the mapping id alone on the line */
+		if (memchr(s, '\0', l)) {
+			warn(
+			    cfg, lineno,
+			    "line holds a NUL byte: ignored, as Proxmox cannot parse it");
+			continue;
+		}
+		if (!in) {
+			/* a section header: ^(\S+)\s*$ */
 			size_t e = 0;
-			_cleanup_free_ char *id = NULL;
 
-			while (e < len && !is_ws(s[e]))
+			while (e < l && !is_ws(s[e]))
 				e++;
-			if (!all_ws(s + e, len - e)) {
-				r = errf(
-				    err,
-				    MAPPING_FILE
-				    ":%u: expected a mapping id alone on the line, got '%.*s' (did a blank line end the section before it?)",
-				    lineno, (int)(len > 80 ? 80 : len), s);
-				goto fail;
+			if (e == 0 || !all_ws(s + e, l - e)) {
+				warn(
+				    cfg, lineno,
+				    "ignore config line '%.*s' (expected a mapping id alone on the line; an empty line ends a section)",
+				    SHOW(l), s);
+				continue;
 			}
-			id = xstrndup(s, e);
-			if (!configid_valid(id)) {
-				r = errf(
-				    err,
-				    MAPPING_FILE
-				    ":%u: invalid mapping id '%s' (expected a letter, then letters, digits, '_' or '-')",
-				    lineno, id);
-				goto fail;
+			in = true;
+			sec.m.name = xstrndup(s, e);
+			sec.m.line = lineno;
+			if (!configid_valid(sec.m.name)) {
+				warn(
+				    cfg, lineno,
+				    "(skip section '%s'): invalid mapping id (expected a letter, then letters, digits, '_' or '-'); its lines are ignored",
+				    sec.m.name);
+				skip = true;
+				mapping_clear(&sec.m);
 			}
-			if (mapping_find(cfg, id)) {
-				r = errf(
-				    err,
-				    MAPPING_FILE
-				    ":%u: mapping '%s' defined twice (first on line %u)",
-				    lineno, id, mapping_find(cfg, id)->line);
-				goto fail;
-			}
-			cfg->v = xrealloc(cfg->v, (cfg->n + 1) * sizeof(*cfg->v));
-			cur = &cfg->v[cfg->n++];
-			memset(cur, 0, sizeof(*cur));
-			cur->name = id;
-			id = NULL;
-			cur->line = lineno;
-			seen_descr = seen_mdev = seen_lm = false;
 			continue;
 		}
-		if (!cur) {
-			r = errf(
-			    err,
-			    MAPPING_FILE
-			    ":%u: indented line outside a mapping section: '%.*s' (an empty line ends a section)",
-			    lineno, (int)(len > 80 ? 80 : len), s);
-			goto fail;
-		}
+		if (skip)
+			continue;
 		{
 			/* ^\s+(\S+)(\s+(.*\S))?\s*$ */
-			size_t ks = i, ke = i, vs, ve = len;
+			size_t ks = i, ke = i, vs, ve = l;
 			_cleanup_free_ char *k = NULL, *v = NULL;
 
-			while (ke < len && !is_ws(s[ke]))
+			if (i == 0 || i == l) {
+				warn(
+				    cfg, lineno,
+				    "(section '%s') ignore config line '%.*s' (a new mapping starts only after an empty line)",
+				    sec.m.name, SHOW(l), s);
+				continue;
+			}
+			while (ke < l && !is_ws(s[ke]))
 				ke++;
 			vs = ke;
-			while (vs < len && is_ws(s[vs]))
+			while (vs < l && is_ws(s[vs]))
 				vs++;
 			while (ve > vs && is_ws(s[ve - 1]))
 				ve--;
 			k = xstrndup(s + ks, ke - ks);
 			if (ve > vs)
 				v = xstrndup(s + vs, ve - vs);
-			r = section_line(cur, k, v, lineno, &seen_descr, &seen_mdev,
-					 &seen_lm, err);
-			if (r < 0)
-				goto fail;
+			section_line(cfg, &sec, k, v, lineno);
 		}
 	}
+	if (in && !skip)
+		section_end(cfg, &sec);
 	*out = cfg;
 	return 0;
-fail:
-	mapping_free(cfg);
-	return r;
 }
 
 int mapping_read(struct mapping_cfg **out, char **err)
 {
 	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
 	int r;
 
-	r = host_read(&text, MAPPING_FILE);
+	r = host_read_len(&text, &len, MAPPING_FILE);
 	if (r == -ENOENT)
-		return mapping_parse("", out, err);
-	if (r < 0) {
-		errf(err, "cannot read " MAPPING_FILE ": %s", strerror(-r));
-		return r;
-	}
-	return mapping_parse(text, out, err);
+		return mapping_parse("", 0, out, err);
+	if (r < 0)
+		return errnof(err, r, "cannot read " MAPPING_FILE ": %s", strerror(-r));
+	return mapping_parse(text, len, out, err);
 }
 
 /* ---- choosing a device at start ---- */
 
-/* Read a sysfs id file ("0x10de") as "10de"; NULL if unreadable. */
+/* A sysfs id file ("0x10de") without its leading "0x"; NULL if unreadable
+ * or not of that form (SysFSTools::pci_device_info: s/^0x//). */
 static char *read_id(const char *bdf, const char *attr)
 {
 	char *s = NULL;
@@ -414,167 +490,202 @@ static char *read_id(const char *bdf, const char *attr)
 	return NULL;
 }
 
-/* Compare two vendor:device strings as Proxmox does (string equality after
- * dropping "0x"); mention case when that is the only difference. */
+/* Proxmox compares the ids as text: mention case when it is the only
+ * difference. */
 static const char *case_hint(const char *a, const char *b)
 {
-	return strcasecmp(a, b) == 0
+	return a && b && strcasecmp(a, b) == 0
 		   ? " (Proxmox compares them case-sensitively: write the ids in lowercase)"
 		   : "";
 }
 
-/*
- * Mapping/PCI.pm assert_valid for one entry: returns a description of the
- * first difference (allocated), or NULL when the entry matches sysfs.
- */
-static char *entry_mismatch(const struct pci_map_entry *e)
+/* SysFSTools $pciregex, anchored: [a-f0-9]{4}:[a-f0-9]{2}:[a-f0-9]{2}\.[a-f0-9] */
+static bool full_bdf(const char *s)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'x' ? !is_lhex(s[i]) : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* "" -> NULL, for the "0x"-less copies */
+static char *strip0x(const char *s)
+{
+	char *r, *o;
+
+	if (!s)
+		return NULL;
+	r = xstrdup(s);
+	/* Perl: s/0x//g */
+	while ((o = strstr(r, "0x")))
+		memmove(o, o + 2, strlen(o + 2) + 1);
+	return r;
+}
+
+/* One property of assert_valid: NULL when fine, else the reason. */
+static char *check_prop(const char *name, const char *prop, const char *path,
+			const char *expected, const char *configured, unsigned line)
+{
+	_cleanup_free_ char *ex = NULL, *co = NULL;
+
+	if (!expected && !configured)
+		return NULL;
+	if (expected && !configured)
+		return xasprintf(
+		    "missing expected property '%s' for device '%s' (the map entry on line %u lacks %s=%s, which sysfs has; the GUI writes it: edit the mapping under Datacenter > Resource Mappings)",
+		    prop, path, line, prop, expected);
+	if (!expected)
+		return xasprintf(
+		    "unexpected property '%s' configured for device '%s' (the map entry on line %u has %s=%s, sysfs has none%s)",
+		    prop, path, line, prop, configured,
+		    streq(prop, "iommugroup") ? ": is the IOMMU enabled?" : "");
+	ex = strip0x(expected);
+	co = strip0x(configured);
+	if (streq(ex, co))
+		return NULL;
+	return xasprintf(
+	    "'%s' does not match for '%s' (%s != %s): device %s, map entry on line %u%s",
+	    prop, name, ex, co, path, line, case_hint(ex, co));
+}
+
+char *mapping_entry_mismatch(const struct pci_mapping *m, const struct pci_map_entry *e)
 {
 	for (size_t j = 0; j < e->path.n; j++) {
-		_cleanup_free_ char *path = NULL, *ven = NULL, *dev = NULL, *sv = NULL,
-				    *sd = NULL, *grp = NULL, *found = NULL, *sub = NULL;
-		const char *fn = strchr(e->path.v[j], '.');
-		unsigned long long g = 0;
-		bool has;
+		_cleanup_free_ char *path = NULL, *ven = NULL, *dev = NULL, *irq = NULL,
+				    *sv = NULL, *sd = NULL, *grp = NULL, *id = NULL,
+				    *sub = NULL;
+		const char *props[] = {"id", "iommugroup", "mdev", "subsystem-id"};
+		const char *expected[4], *configured[4];
+		unsigned long long g;
+		bool mdev;
 
 		/* a path without function names the whole device: check .0 */
-		path = fn ? xstrdup(e->path.v[j]) : xasprintf("%s.0", e->path.v[j]);
-		ven = read_id(path, "vendor");
-		dev = read_id(path, "device");
-		if (!ven || !dev)
+		path = strpbrk(e->path.v[j], ".") ? xstrdup(e->path.v[j])
+						  : xasprintf("%s.0", e->path.v[j]);
+		/* SysFSTools::pci_device_info: the name, a numeric irq, ids */
+		if (full_bdf(path)) {
+			ven = read_id(path, "vendor");
+			dev = read_id(path, "device");
+		}
+		if (host_read(&irq, "/sys/bus/pci/devices/%s/irq", path) < 0 ||
+		    parse_uint(irq, ~0ULL, &g) < 0)
+			g = ~0ULL;
+		if (!ven || !dev || g == ~0ULL)
 			return xasprintf(
-			    "pci device '%s' not found (map entry on line %u)", path,
-			    e->line);
-		/*
-		 * The entry's ids describe its first device: a multifunction set
-		 * (a GPU and its audio function) shares one `id`, and
-		 * proxmox-facts.md checks the group on the first path only.
-		 * subsystem-id and iommugroup are optional: checked when given.
-		 */
-		if (j > 0)
-			continue;
-		found = xasprintf("%s:%s", ven, dev);
-		if (!streq(found, e->id))
-			return xasprintf(
-			    "'id' does not match for device %s: the mapping (line %u) says %s, sysfs has %s%s",
-			    path, e->line, e->id, found, case_hint(e->id, found));
-		has = host_readlink_base(&grp, "/sys/bus/pci/devices/%s/iommu_group",
-					 path) == 0 &&
-		      parse_uint(grp, 0x7fffffff, &g) == 0;
-		if (e->iommugroup >= 0 && !has)
-			return xasprintf(
-			    "'iommugroup' configured but device %s has no IOMMU group (is the IOMMU enabled?); the mapping (line %u) says %d",
-			    path, e->line, e->iommugroup);
-		if (e->iommugroup >= 0 && (unsigned long long)e->iommugroup != g)
-			return xasprintf(
-			    "'iommugroup' does not match for device %s: the mapping (line %u) says %d, sysfs has %llu",
-			    path, e->line, e->iommugroup, g);
-		if (!e->subsystem_id)
-			continue;
+			    "pci device '%s' not found (map entry on line %u): is the card seated, or did its address change? check `lspci -D`",
+			    path, e->line);
+		id = xasprintf("%s:%s", ven, dev);
 		sv = read_id(path, "subsystem_vendor");
 		sd = read_id(path, "subsystem_device");
-		if (!sv || !sd)
-			return xasprintf(
-			    "'subsystem-id' configured but device %s has no subsystem ids; the mapping (line %u) says %s",
-			    path, e->line, e->subsystem_id);
-		sub = xasprintf("%s:%s", sv, sd);
-		if (!streq(sub, e->subsystem_id))
-			return xasprintf(
-			    "'subsystem-id' does not match for device %s: the mapping (line %u) says %s, sysfs has %s%s",
-			    path, e->line, e->subsystem_id, sub,
-			    case_hint(e->subsystem_id, sub));
+		if (sv && sd)
+			sub = xasprintf("%s:%s", sv, sd);
+		if (host_exists("/sys/bus/pci/devices/%s/iommu_group", path) &&
+		    host_readlink_base(&grp, "/sys/bus/pci/devices/%s/iommu_group",
+				       path) == 0 &&
+		    parse_uint(grp, 0x7fffffff, &g) == 0) {
+			free(grp);
+			grp = xasprintf("%llu", g);
+		} else {
+			free(grp);
+			grp = NULL;
+		}
+		mdev = host_exists("/sys/bus/pci/devices/%s/mdev_supported_types", path);
+		expected[0] = id;
+		configured[0] = e->id;
+		expected[1] = grp;
+		configured[1] = e->iommugroup;
+		expected[2] = mdev ? "1" : "0";
+		configured[2] = m->mdev ? "1" : "0";
+		expected[3] = sub;
+		configured[3] = e->subsystem_id;
+		for (size_t k = 0; k < ARRAY_SIZE(props); k++) {
+			char *why;
+
+			if (k == 1 && j > 0)
+				continue; /* the IOMMU group only of the first device */
+			why = check_prop(m->name, props[k], path, expected[k],
+					 configured[k], e->line);
+			if (why && k == 2) {
+				char *w = xasprintf(
+				    "%s: the mapping says mdev %s, but %s %s mediated device types",
+				    why, configured[2], path,
+				    mdev ? "offers" : "offers no");
+				free(why);
+				why = w;
+			}
+			if (why)
+				return why;
+		}
 	}
 	return NULL;
 }
 
-int mapping_resolve(const struct pci_mapping *m, unsigned hostpci_index, unsigned vmid,
-		    const struct strv *taken, const struct reservations *res,
-		    const struct strv *present, struct strv *out_devs, char **err)
+int mapping_alternatives(const struct pci_mapping *m, const char *name,
+			 unsigned hostpci_index, const struct strv *present,
+			 struct strv **alts_out, size_t *n_out, char **err)
 {
 	const char *node = host_node();
-	const struct pci_map_entry **mine = NULL;
 	struct strv *alts = NULL;
-	_cleanup_free_ char *why = NULL;
 	size_t n = 0;
 	int r = 0;
 
-	strv_clear(out_devs);
-	for (size_t i = 0; i < m->n_maps; i++) {
-		if (!streq(m->maps[i].node, node))
-			continue;
-		mine = xrealloc(mine, (n + 1) * sizeof(*mine));
-		mine[n++] = &m->maps[i];
-	}
+	*alts_out = NULL;
+	*n_out = 0;
+	for (size_t i = 0; m && i < m->n_maps; i++)
+		n += streq(m->maps[i].node, node);
 	if (n == 0) {
-		r = errf(
-		    err,
-		    "hostpci%u: PCI device mapping not found for '%s' on this node (%s): mapping '%s' (" MAPPING_FILE
-		    ":%u) has no 'map node=%s,...' entry; add this node's device to it under Datacenter > Resource Mappings",
-		    hostpci_index, m->name, node, m->name, m->line, node);
-		goto out;
+		if (!m)
+			return errnof(
+			    err, -ENOENT,
+			    "hostpci%u: PCI device mapping not found for '%s': " MAPPING_FILE
+			    " has no mapping '%s' (or it was dropped, see the warnings); create it under Datacenter > Resource Mappings or fix the name",
+			    hostpci_index, name, name);
+		return errnof(
+		    err, -ENOENT,
+		    "hostpci%u: PCI device mapping not found for '%s': mapping '%s' (" MAPPING_FILE
+		    ":%u) has no valid 'map node=%s,...' entry; add this node's device to it under Datacenter > Resource Mappings",
+		    hostpci_index, name, name, m->line, node);
 	}
 	/* Proxmox validates every entry of this node before choosing one */
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *what = entry_mismatch(mine[i]);
+	for (size_t i = 0; i < m->n_maps; i++) {
+		_cleanup_free_ char *what = NULL;
 
-		if (what) {
-			r = errf(
-			    err,
-			    "hostpci%u: PCI device mapping '%s' invalid (hardware probably changed): %s; fix the mapping under Datacenter > Resource Mappings or the hardware",
-			    hostpci_index, m->name, what);
-			goto out;
-		}
+		if (!streq(m->maps[i].node, node))
+			continue;
+		what = mapping_entry_mismatch(m, &m->maps[i]);
+		if (what)
+			return errnof(
+			    err, -EINVAL,
+			    "hostpci%u: PCI device mapping invalid (hardware probably changed): %s; fix the mapping under Datacenter > Resource Mappings or the hardware",
+			    hostpci_index, what);
 	}
 	alts = xcalloc(n, sizeof(*alts));
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < mine[i]->path.n; j++) {
-			if (hostpci_match(mine[i]->path.v[j], present, &alts[i]) == 0) {
-				r = errf(
-				    err,
-				    "hostpci%u: no PCI device found for '%s' (mapping '%s', " MAPPING_FILE
-				    ":%u)",
-				    hostpci_index, mine[i]->path.v[j], m->name,
-				    mine[i]->line);
-				goto out;
-			}
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *busy = NULL;
-		unsigned other = 0;
+	n = 0;
+	for (size_t i = 0; i < m->n_maps && r == 0; i++) {
+		const struct pci_map_entry *e = &m->maps[i];
 
-		for (size_t j = 0; j < alts[i].n && !busy; j++) {
-			if ((taken && strv_contains(taken, alts[i].v[j])) ||
-			    (other = reservation_other_vm(res, alts[i].v[j], vmid)))
-				busy = alts[i].v[j];
-		}
-		if (!busy) {
-			*out_devs = alts[i];
-			memset(&alts[i], 0, sizeof(alts[i]));
-			goto out;
-		}
-		{
-			char *w =
-			    xasprintf("%s%s%s %s", why ? why : "", why ? "; " : "", busy,
-				      other ? "" : "is used by an earlier hostpci entry");
-			if (other) {
-				char *w2 = xasprintf("%sis reserved by VM %u", w, other);
-				free(w);
-				w = w2;
-			}
-			free(why);
-			why = w;
-		}
+		if (!streq(e->node, node))
+			continue;
+		for (size_t j = 0; j < e->path.n && r == 0; j++)
+			if (hostpci_match(e->path.v[j], present, &alts[n]) == 0)
+				r = errnof(
+				    err, -ENODEV,
+				    "hostpci%u: no PCI device found for '%s' (mapping '%s', " MAPPING_FILE
+				    ":%u); check `lspci -D` and fix the mapping",
+				    hostpci_index, e->path.v[j], m->name, e->line);
+		n++;
 	}
-	/* PCI.pm choose_hostpci_devices, same words first */
-	r = errf(
-	    err,
-	    "hostpci%u: could not find a free device for 'hostpci%u' (mapping '%s' on %s: %s); stop the other VM or add another device to the mapping",
-	    hostpci_index, hostpci_index, m->name, node, why ? why : "no alternative");
-out:
-	if (alts)
+	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
 			strv_clear(&alts[i]);
-	free(alts);
-	free(mine);
-	return r;
+		free(alts);
+		return r;
+	}
+	*alts_out = alts;
+	*n_out = n;
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include "base/host.h"
 #include "base/util.h"
 #include "pve/hostpci.h"
+#include "pve/runstate.h"
 
 void reservation_free(struct reservations *r)
 {
@@ -77,11 +78,13 @@ int reservation_parse(const char *text, long long now, struct reservations **out
 		size_t i;
 
 		if (parse_line(p, len, &res.id, &res.vmid, &res.kind, &res.value)) {
+			/* PCI.pm reserve_pci_usage: a time reservation holds until
+			 * its time, a pid one while that VM runs with that pid */
 			if (res.kind == 't')
 				res.live = res.value > now;
 			else
-				res.live =
-				    res.value > 0 && host_exists("/proc/%lld", res.value);
+				res.live = res.value > 0 &&
+					   pve_vm_running_pid(res.vmid) == res.value;
 			for (i = 0; i < r->n; i++)
 				if (streq(r->v[i].id, res.id))
 					break;

@@ -15,7 +15,8 @@
 struct reservation {
 	char *id; /* full BDF: ids without a domain get "0000:" */
 	unsigned vmid;
-	/* time: the epoch is still in the future; pid: <root>/proc/<pid> exists */
+	/* time: the epoch is still in the future; pid: the VM runs with that pid
+	 * (pve_vm_running_pid), as Proxmox checks before taking the device */
 	bool live;
 	char kind;	 /* 't' (time) or 'p' (pid) */
 	long long value; /* the epoch or the pid */
@@ -28,7 +29,7 @@ struct reservations {
 
 /*
  * Parse the file's text (pure except for the liveness checks, which use
- * `now` and host_exists("/proc/<pid>")).  Lines of another shape are
+ * `now` and pve_vm_running_pid()).  Lines of another shape are
  * ignored, as Proxmox ignores them; for an id listed twice the later line
  * wins, as in Proxmox's hash.
  */

@@ -104,7 +104,11 @@ static void test_states_that_need_nothing(void **state)
 	p = mkplan(o, POLICY_STEAL_SAFE);
 	assert_true(p->ok);
 	assert_int_equal(p->devs[0].action, PLAN_NONE);
-	assert_int_equal(p->devs[1].action, PLAN_NONE);
+	/* a vfio variant driver is not vfio-pci to Proxmox: it rebinds it
+	 * unless driver=keep, so the plan binds it, and says so */
+	assert_int_equal(p->devs[1].action, PLAN_BIND);
+	assert_non_null(strstr(p->devs[1].reason, "mlx5_vfio_pci"));
+	assert_non_null(strstr(p->devs[1].reason, "driver=keep"));
 	assert_int_equal(p->devs[2].action, PLAN_SKIP);
 	assert_int_equal(p->devs[3].action, PLAN_BIND);
 	assert_int_equal(p->devs[4].action, PLAN_BIND);
@@ -210,11 +214,13 @@ static void test_problems_block(void **state)
 
 	(void)state;
 	add(o, "0000:01:00.0", 13, "nvidia", 0, -1);
-	observation_add_problem(o, "hostpci1", "no PCI device found for '%s'", "09:00");
+	observation_add_problem(o, "device-missing", "hostpci1",
+				"no PCI device found for '%s'", "09:00");
 	p = mkplan(o, POLICY_STEAL_SAFE);
 	assert_false(p->ok);
 	assert_int_equal(p->n_problems, 1);
 	assert_string_equal(p->problems[0].id, "hostpci1");
+	assert_string_equal(p->problems[0].code, "device-missing");
 	assert_int_equal(p->devs[0].action, PLAN_BIND);
 	plan_free(p);
 	observation_free(o);

@@ -21,6 +21,7 @@ static void assert_defaults(const struct policy *p)
 	assert_int_equal(p->reset, POLICY_RESET_AUTO);
 	assert_null(p->reset_methods);
 	assert_int_equal(p->steal, POLICY_STEAL_SAFE);
+	assert_int_equal(p->start_timeout, 0);
 	for (int k = 0; k < POLICY_KEY_COUNT; k++)
 		assert_string_equal(policy_origin(p, (enum policy_key)k), "default");
 }
@@ -47,6 +48,8 @@ static void test_defaults_and_names(void **state)
 	assert_string_equal(policy_value(&p, POLICY_KEY_LOG), "normal");
 	assert_string_equal(policy_value(&p, POLICY_KEY_RESET), "auto");
 	assert_string_equal(policy_value(&p, POLICY_KEY_STEAL), "safe");
+	assert_string_equal(policy_key_name(POLICY_KEY_START_TIMEOUT), "start-timeout");
+	assert_string_equal(policy_value(&p, POLICY_KEY_START_TIMEOUT), "auto");
 	policy_clear(&p);
 	policy_clear(NULL);
 }
@@ -232,7 +235,13 @@ static void test_bad_file(void **state)
 	expect_bad("[defaults]\nrebnd = host\n", false,
 		   CONF ":2:", "unknown key 'rebnd'");
 	expect_bad("[defaults]\nrebnd = host\n", false,
-		   "known keys: rebind, reset, steal", NULL);
+		   "known keys: rebind, reset, steal, log, start-timeout", NULL);
+	/* start-timeout: auto or 1 to 86400 seconds */
+	expect_bad("[defaults]\nstart-timeout = 0\n", false,
+		   CONF ":2:", "bad value '0' for start-timeout");
+	expect_bad("[defaults]\nstart-timeout = 86401\n", false, CONF ":2:", "86400");
+	expect_bad("[defaults]\nstart-timeout = 2m\n", false, CONF ":2:", "auto");
+	expect_bad("[defaults]\nstart-timeout = -5\n", false, CONF ":2:", "seconds");
 	expect_bad("[defaults]\nrebind host\n", false,
 		   CONF ":2:", "expected 'key = value'");
 	expect_bad("[defaults]\n= host\n", false, CONF ":2:", "no key");
@@ -260,6 +269,36 @@ static void test_bad_file(void **state)
 	expect_bad("[vm 999]\nrebind = maybe\n", false, CONF ":2:", "bad value");
 	/* the error comes from the first bad line */
 	expect_bad("[defaults]\nx = 1\ny = 2\n", false, CONF ":2:", "'x'");
+}
+
+static void test_start_timeout(void **state)
+{
+	struct policy p;
+	char *err = NULL;
+
+	(void)state;
+	policy_defaults(&p);
+	assert_int_equal(policy_parse_file("[defaults]\nstart-timeout = 300\n"
+					   "[vm 105]\nstart-timeout = AUTO\n",
+					   CONF, 100, &p, &err),
+			 0);
+	assert_int_equal(p.start_timeout, 300);
+	assert_string_equal(policy_value(&p, POLICY_KEY_START_TIMEOUT), "300");
+	assert_string_equal(policy_origin(&p, POLICY_KEY_START_TIMEOUT), CONF ":2");
+	policy_clear(&p);
+	assert_int_equal(policy_parse_file("[defaults]\nstart-timeout = 300\n"
+					   "[vm 105]\nstart-timeout = AUTO\n",
+					   CONF, 105, &p, &err),
+			 0);
+	assert_int_equal(p.start_timeout, 0);
+	assert_string_equal(policy_value(&p, POLICY_KEY_START_TIMEOUT), "auto");
+	/* the notes may set it too: it does not weaken the host's safety */
+	assert_int_equal(
+	    policy_parse_description("vfiohook: start-timeout=900", 105, &p, &err), 0);
+	assert_int_equal(p.start_timeout, 900);
+	assert_string_equal(policy_origin(&p, POLICY_KEY_START_TIMEOUT),
+			    "VM 105 description line 1");
+	policy_clear(&p);
 }
 
 static void test_bad_description(void **state)
@@ -375,6 +414,8 @@ static void test_example_file(void **state)
 	assert_int_equal(p.rebind, POLICY_REBIND_NEVER);
 	assert_string_equal(p.reset_methods, "device_specific bus");
 	assert_int_equal(p.steal, POLICY_STEAL_FORCE);
+	assert_int_equal(p.start_timeout, 600);
+	assert_string_equal(policy_value(&p, POLICY_KEY_START_TIMEOUT), "600");
 	policy_clear(&p);
 	/* other VMs: the [defaults] values, which are the built-in ones */
 	assert_int_equal(policy_parse_file(on, CONF, 200, &p, &err), 0);
@@ -394,6 +435,7 @@ int main(void)
 	    cmocka_unit_test(test_description_wins),
 	    cmocka_unit_test(test_reset_methods),
 	    cmocka_unit_test(test_bad_file),
+	    cmocka_unit_test(test_start_timeout),
 	    cmocka_unit_test(test_bad_description),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_example_file),

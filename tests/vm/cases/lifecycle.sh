@@ -39,7 +39,7 @@ check_eq "$E1 on e1000e before" "$(drv $E1)" e1000e
 
 # ------------------------------------------------------------------ 1 ---
 section "1. one device alone in its group: VM 100, hostpci0 = $E1 (e1000e)"
-vm_conf 100 "hostpci0: 0000:01:00.0,pcie=1"
+vm_conf 100 "hostpci0: 0000:01:00.0,pcie=1" "machine: q35" # pcie=1 needs q35, as in Proxmox
 vh plan 100 --json
 check_eq "plan 100 --json exits 0" "$VH_RC" 0
 check_eq "plan 100: ok is true" "$(jq_py "$VH_OUT" 'j["ok"]')" true
