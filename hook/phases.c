@@ -108,7 +108,9 @@ static enum gb_kind decide(const struct jdev *jd, const struct policy *pol,
 		*why = xasprintf("%s: stays on vfio-pci (rebind = never)", jd->bdf);
 		return GB_STAY;
 	}
-	if (pol->rebind == POLICY_REBIND_RESTORE) {
+	/* auto gives back as restore does here; keeping storage controllers on
+	 * vfio-pci under auto is the engine's part of issue 7 */
+	if (pol->rebind == POLICY_REBIND_RESTORE || pol->rebind == POLICY_REBIND_AUTO) {
 		if (streq(jd->orig_driver, "vfio-pci")) {
 			*why = xasprintf(
 			    "%s: stays on vfio-pci, where it was before the VM started",

@@ -16,6 +16,7 @@
 
 /* clang-format off */
 static const char *const rebind_names[] = {
+	[POLICY_REBIND_AUTO] = "auto",
 	[POLICY_REBIND_RESTORE] = "restore",
 	[POLICY_REBIND_HOST] = "host",
 	[POLICY_REBIND_NEVER] = "never",
@@ -29,10 +30,15 @@ static const char *const steal_names[] = {
 	[POLICY_STEAL_SAFE] = "safe",
 	[POLICY_STEAL_FORCE] = "force",
 };
+static const char *const log_names[] = {
+	[POLICY_LOG_NORMAL] = "normal",
+	[POLICY_LOG_VERBOSE] = "verbose",
+};
 static const char *const key_names[] = {
 	[POLICY_KEY_REBIND] = "rebind",
 	[POLICY_KEY_RESET] = "reset",
 	[POLICY_KEY_STEAL] = "steal",
+	[POLICY_KEY_LOG] = "log",
 };
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
  * as /sys/bus/pci/devices/X/reset_method takes them. */
@@ -58,6 +64,11 @@ const char *policy_steal_name(enum policy_steal s)
 	return NAME_OF(steal_names, s);
 }
 
+const char *policy_log_name(enum policy_log l)
+{
+	return NAME_OF(log_names, l);
+}
+
 const char *policy_key_name(enum policy_key k)
 {
 	return NAME_OF(key_names, k);
@@ -81,6 +92,8 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 		return policy_reset_name(p->reset);
 	case POLICY_KEY_STEAL:
 		return policy_steal_name(p->steal);
+	case POLICY_KEY_LOG:
+		return policy_log_name(p->log);
 	default:
 		return "invalid";
 	}
@@ -89,9 +102,10 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 void policy_defaults(struct policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->rebind = POLICY_REBIND_RESTORE;
+	p->rebind = POLICY_REBIND_AUTO;
 	p->reset = POLICY_RESET_AUTO;
 	p->steal = POLICY_STEAL_SAFE;
+	p->log = POLICY_LOG_NORMAL;
 }
 
 void policy_clear(struct policy *p)
@@ -134,7 +148,8 @@ static int parse_key(const char *key, const char *where, enum policy_key *out, c
 	int k = lookup(key_names, ARRAY_SIZE(key_names), key);
 
 	if (k < 0)
-		return errf(err, "%s: unknown key '%s'; known keys: rebind, reset, steal",
+		return errf(err,
+			    "%s: unknown key '%s'; known keys: rebind, reset, steal, log",
 			    where, key);
 	*out = (enum policy_key)k;
 	return 0;
@@ -211,7 +226,7 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		if (v < 0)
 			return errf(
 			    err,
-			    "%s: bad value '%s' for rebind; allowed: restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
+			    "%s: bad value '%s' for rebind; allowed: auto (storage controllers stay on vfio-pci, other devices go back to the driver they had), restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
 			    where, value);
 		l->val.rebind = (enum policy_rebind)v;
 		break;
@@ -241,6 +256,15 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 			    where, value);
 		l->val.steal = (enum policy_steal)v;
 		break;
+	case POLICY_KEY_LOG:
+		v = lookup(log_names, ARRAY_SIZE(log_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for log; allowed: normal (a line or two per device), verbose (every step, as -v)",
+			    where, value);
+		l->val.log = (enum policy_log)v;
+		break;
 	default:
 		return errf(err, "%s: unknown key", where);
 	}
@@ -268,6 +292,9 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			break;
 		case POLICY_KEY_STEAL:
 			p->steal = l->val.steal;
+			break;
+		case POLICY_KEY_LOG:
+			p->log = l->val.log;
 			break;
 		default:
 			break;
@@ -456,6 +483,27 @@ out:
 
 /* ---- the description ---------------------------------------------------- */
 
+/*
+ * The notes are writable by anyone with VM.Config.Options (proxmox-facts.md):
+ * a value that weakens host safety there is an error that says where it may
+ * be set, never silently ignored (the admin would believe it in force).
+ */
+static int notes_may_set(const struct layer *l, enum policy_key key, unsigned vmid,
+			 const char *where, char **err)
+{
+	if (key == POLICY_KEY_STEAL && l->val.steal == POLICY_STEAL_FORCE)
+		return errf(
+		    err,
+		    "%s: steal=force may be set only in /etc/vfiohook.conf, which only root can write (as 'steal = force' under [vm %u]), not in the VM's notes, which anyone with VM.Config.Options can edit; remove it from the notes",
+		    where, vmid);
+	if (key == POLICY_KEY_REBIND && l->val.rebind == POLICY_REBIND_HOST)
+		return errf(
+		    err,
+		    "%s: rebind=host may be set only in /etc/vfiohook.conf, which only root can write (as 'rebind = host' under [vm %u]), not in the VM's notes, which anyone with VM.Config.Options can edit; remove it from the notes",
+		    where, vmid);
+	return 0;
+}
+
 int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 			     char **err)
 {
@@ -502,6 +550,9 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 				goto out;
 			}
 			r = layer_set(&l, key, eq + 1, where, err);
+			if (r < 0)
+				goto out;
+			r = notes_may_set(&l, key, vmid, where, err);
 			if (r < 0)
 				goto out;
 			pairs++;
