@@ -11,6 +11,7 @@
 #include "pci/usage.h"
 #include "pve/hostpci.h"
 #include "pve/mapping.h"
+#include "pve/nodeaddr.h"
 #include "pve/reservation.h"
 #include "state/journal.h"
 
@@ -29,15 +30,20 @@ static ssize_t find_obs(const struct observation *obs, const char *bdf)
 	return -1;
 }
 
-bool observe_vm_running(unsigned vmid)
+long observe_vm_pid(unsigned vmid)
 {
 	long pid;
 
 	/* Proxmox writes /var/run/qemu-server/<vmid>.pid; /var/run is /run */
 	if (host_read_long(&pid, "/run/qemu-server/%u.pid", vmid) < 0 &&
 	    host_read_long(&pid, "/var/run/qemu-server/%u.pid", vmid) < 0)
-		return false;
-	return pid > 0 && host_exists("/proc/%ld", pid);
+		return 0;
+	return pid > 0 && host_exists("/proc/%ld", pid) ? pid : 0;
+}
+
+bool observe_vm_running(unsigned vmid)
+{
+	return observe_vm_pid(vmid) > 0;
 }
 
 /*
@@ -114,13 +120,13 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 	struct obs_dev *od;
 	int r;
 
-	r = inventory_get(inv, bdf, 0, &d);
+	r = inventory_get(inv, bdf, INV_NAMES, &d);
 	if (r < 0) {
 		/* libpci's own words name the sysfs file it could not read */
 		const char *why = r == -EIO ? inventory_error(inv) : NULL;
 
 		observation_add_problem(
-		    obs, bdf,
+		    obs, OBS_PROBLEM_DEVICE, bdf,
 		    "cannot read device %s: %s; the start is refused until its sysfs entry reads cleanly (check dmesg)",
 		    bdf, why ? why : strerror(-r));
 		return r;
@@ -173,9 +179,9 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			}
 			if (!m) {
 				observation_add_problem(
-				    obs, id,
-				    "%s: no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; create it under Datacenter > Resource Mappings or fix the name",
-				    id, h->mapping);
+				    obs, OBS_PROBLEM_MAPPING, id,
+				    "no PCI mapping '%s' in /etc/pve/mapping/pci.cfg; create it under Datacenter > Resource Mappings or fix the name",
+				    h->mapping);
 				continue;
 			}
 			strv_clear(&h->devs);
@@ -187,7 +193,9 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			r = hostpci_expand(h, &present, &e);
 		}
 		if (r < 0) {
-			observation_add_problem(obs, id, "%s", e ? e : strerror(-r));
+			observation_add_problem(
+			    obs, h->mapping ? OBS_PROBLEM_MAPPING : OBS_PROBLEM_DEVICE,
+			    id, "%s", e ? e : strerror(-r));
 			r = 0;
 			continue;
 		}
@@ -198,7 +206,7 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			for (size_t j = 0; j < n; j++)
 				if (streq(nv[j].bdf, bdf)) {
 					observation_add_problem(
-					    obs, bdf,
+					    obs, OBS_PROBLEM_CONFIG, bdf,
 					    "%s is named by both hostpci%d and hostpci%u; a device can be passed through only once",
 					    bdf, nv[j].hostpci, i);
 					dup = true;
@@ -223,6 +231,61 @@ out:
 	return r;
 }
 
+/*
+ * A driver=keep entry that shares its IOMMU group with a bound entry (vfio,
+ * no mdev) is bound by Proxmox all the same: its group bind takes every
+ * non-bridge member (proxmox-facts.md).  Plan it as that entry's companion.
+ */
+static void mark_keep_lost(struct observation *obs)
+{
+	for (size_t i = 0; i < obs->n_devs; i++) {
+		struct obs_dev *od = &obs->devs[i];
+
+		if (!od->keep || od->mdev || od->hostpci < 0 || od->dev->group < 0 ||
+		    od->dev->bridge)
+			continue;
+		for (size_t k = 0; k < obs->n_devs; k++) {
+			const struct obs_dev *b = &obs->devs[k];
+
+			if (k == i || b->hostpci < 0 || b->keep || b->keep_lost ||
+			    b->mdev || b->dev->group != od->dev->group)
+				continue;
+			od->keep = false;
+			od->keep_lost = true;
+			od->via = (int)k;
+			break;
+		}
+	}
+}
+
+/* The node's own addresses (pve/nodeaddr.h): the network they are on is
+ * never taken. */
+static void add_node_addresses(struct usage_ctx *u)
+{
+	struct strv addrs = {0}, whys = {0};
+
+	nodeaddr_read(host_node(), &addrs, &whys);
+	for (size_t i = 0; i < addrs.n; i++)
+		usage_add_node_address(u, addrs.v[i], whys.v[i]);
+	strv_clear(&addrs);
+	strv_clear(&whys);
+}
+
+/* A running VM's own QEMU has its groups open: that is the VM itself, not
+ * another user of its devices. */
+static void drop_own_qemu(struct usage_list *l, unsigned vmid)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].kind == USAGE_VFIO_OPEN && l->v[i].other_vmid == vmid)
+			free(l->v[i].what);
+		else
+			l->v[w++] = l->v[i];
+	}
+	l->n = w;
+}
+
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
 {
 	struct observation *obs = xcalloc(1, sizeof(*obs));
@@ -236,6 +299,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	obs->vmid = vm->vmid;
 	obs->node = xstrdup(host_node());
 	obs->is_template = vm->is_template;
+	obs->running_pid = observe_vm_pid(vm->vmid);
 
 	r = reservation_read(&res, err);
 	if (r < 0)
@@ -276,6 +340,8 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		strv_clear(&members);
 	}
 
+	mark_keep_lost(obs);
+
 	/* who uses what */
 	r = usage_open(&uctx);
 	if (r < 0) {
@@ -283,6 +349,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		     strerror(-r));
 		goto fail;
 	}
+	add_node_addresses(uctx);
 	holders = holders_load(vm->vmid);
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		struct obs_dev *od = &obs->devs[i];
@@ -290,6 +357,8 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		if (od->dev->bridge || od->keep || od->mdev)
 			continue;
 		usage_check(uctx, od->dev, &od->usage);
+		if (obs->running_pid)
+			drop_own_qemu(&od->usage, vm->vmid);
 		od->reserved_by = reservation_other_vm(res, od->dev->bdf, vm->vmid);
 		od->held_by = holders_find(holders, od->dev->bdf);
 	}

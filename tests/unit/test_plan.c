@@ -210,7 +210,8 @@ static void test_problems_block(void **state)
 
 	(void)state;
 	add(o, "0000:01:00.0", 13, "nvidia", 0, -1);
-	observation_add_problem(o, "hostpci1", "no PCI device found for '%s'", "09:00");
+	observation_add_problem(o, OBS_PROBLEM_DEVICE, "hostpci1",
+				"no PCI device found for '%s'", "09:00");
 	p = mkplan(o, POLICY_STEAL_SAFE);
 	assert_false(p->ok);
 	assert_int_equal(p->n_problems, 1);
