@@ -207,8 +207,8 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 				if (streq(nv[j].bdf, bdf)) {
 					observation_add_problem(
 					    obs, OBS_PROBLEM_CONFIG, bdf,
-					    "%s is named by both hostpci%d and hostpci%u; a device can be passed through only once",
-					    bdf, nv[j].hostpci, i);
+					    "named by both hostpci%d and hostpci%u; a device can be passed through only once",
+					    nv[j].hostpci, i);
 					dup = true;
 				}
 			if (dup)

@@ -182,10 +182,10 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 		*why = PLAN_WHY_DRIVER_CLIENTS;
 		if (via)
 			return xasprintf(
-			    "programs use it through the host's NVIDIA driver: %s; stop them first (unbinding a driver with open clients can hang); it shares IOMMU group %d with %s (hostpci%d)%s",
+			    "programs use it through the host's NVIDIA driver, which hangs when unbound under them: %s; it shares IOMMU group %d with %s (hostpci%d)%s",
 			    clients, d->group, via->dev->bdf, via->hostpci, keep);
 		return xasprintf(
-		    "programs use it through the host's NVIDIA driver: %s; stop them first (unbinding a driver with open clients can hang)",
+		    "programs use it through the host's NVIDIA driver, which hangs when unbound under them: %s",
 		    clients);
 	}
 	if (what) {

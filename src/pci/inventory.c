@@ -539,10 +539,12 @@ int inventory_group_members(int group, struct strv *out)
  * -> "AMD/ATI": the name people use for the company. */
 static char *short_vendor(const char *v)
 {
+	/* longer first: " Co., Ltd." before ", Ltd." */
 	static const char *const suffixes[] = {
-	    " Corporation", " Corp.",	  " Corp",     ", Inc.",    " Inc.",   " Inc",
-	    ", Ltd.",	    " Co., Ltd.", " Co., Ltd", " Co. Ltd.", " Co Ltd", " Ltd.",
-	    " Ltd",	    " Limited",	  " GmbH",     ",",
+	    " Co., Ltd.", " Co., Ltd", " Co. Ltd.", " Co Ltd",	" Corporation",
+	    " Corp.",	  " Corp",     ", Inc.",    " Inc.",	" Inc",
+	    ", Ltd.",	  " Ltd.",     " Ltd",	    " Limited", " GmbH",
+	    " Co.",	  ",",
 	};
 	const char *lb = strrchr(v, '['), *rb = strrchr(v, ']');
 	char *s;

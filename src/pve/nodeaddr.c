@@ -146,7 +146,7 @@ void nodeaddr_parse_corosync(const char *text, const char *node, struct strv *ou
 			continue;
 		}
 		if (node_depth < 0 || depth != node_depth + 1 ||
-		    !key_value(line, &key, &value) || !*value)
+		    !key_value(line, &key, &value) || !*value || strpbrk(value, " \t"))
 			continue;
 		if (streq(key, "name"))
 			mine = strcasecmp(value, node) == 0;
