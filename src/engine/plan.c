@@ -123,7 +123,7 @@ static char *keep_note(const struct observation *obs, const struct obs_dev *od)
 {
 	const struct obs_dev *via;
 
-	if (!od->keep_lost)
+	if (!od->keep_lost || od->via < 0)
 		return xstrdup("");
 	via = &obs->devs[od->via];
 	return xasprintf(
@@ -215,7 +215,7 @@ static char *bind_reason(const struct observation *obs, const struct obs_dev *od
 	const char *from = d->driver ? d->driver : "no driver";
 	const struct obs_dev *via = od->via >= 0 ? &obs->devs[od->via] : NULL;
 
-	if (od->keep_lost)
+	if (od->keep_lost && via)
 		return xasprintf(
 		    "driver=keep cannot protect it here: it shares IOMMU group %d with %s (hostpci%d), and Proxmox binds that whole group: %s -> vfio-pci",
 		    d->group, via->dev->bdf, via->hostpci, from);
