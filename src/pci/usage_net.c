@@ -6,6 +6,7 @@
  * node's (usage_add_node_address): that is critical (usage.h).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -349,9 +350,60 @@ static const char *vmbr0_note(const char *name)
 				    : "";
 }
 
-/* The master chain of an interface as a NET_MASTER reason. */
-static void check_master(struct usage_ctx *u, const char *name, const char *master,
-			 const char *mreal, struct usage_list *out)
+/*
+ * The node's network on an interface stacked above the one at real, other
+ * than those in skip: a VLAN interface (vmbr0.10 on a VLAN-aware bridge,
+ * eno1.10), found through the kernel's upper_<name> and master links, up
+ * to a few levels.  Returns the node_network() phrase, *carrier its name.
+ */
+static char *stacked_network(struct usage_ctx *u, const char *real,
+			     const struct strv *skip, char **carrier)
+{
+	struct strv queue = {0}, seen = {0};
+	char *found = NULL;
+
+	*carrier = NULL;
+	strv_add(&queue, real);
+	for (size_t q = 0; q < queue.n && q < 32 && !found; q++) {
+		char path[PATH_MAX * 2];
+		struct dirent *e;
+		DIR *d = opendir(queue.v[q]);
+
+		if (!d)
+			continue;
+		while (!found && (e = readdir(d))) {
+			char *ureal;
+			const char *name;
+
+			if (!streq(e->d_name, "master") &&
+			    !startswith(e->d_name, "upper_"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", queue.v[q], e->d_name);
+			ureal = realpath(path, NULL);
+			if (!ureal)
+				continue;
+			name = usage_basename(ureal);
+			if (!strv_contains(&seen, name)) {
+				strv_add(&seen, name);
+				if (!strv_contains(skip, name))
+					found = node_network(u, name);
+				if (found)
+					*carrier = xstrdup(name);
+				else
+					strv_add(&queue, ureal);
+			}
+			free(ureal);
+		}
+		closedir(d);
+	}
+	strv_clear(&queue);
+	strv_clear(&seen);
+	return found;
+}
+
+/* The master chain of an interface (sysfs dir real) as a NET_MASTER reason. */
+static void check_master(struct usage_ctx *u, const char *name, const char *real,
+			 const char *master, const char *mreal, struct usage_list *out)
 {
 	_cleanup_free_ char *ureal = NULL;
 	/* a bond is usually itself a port of the bridge */
@@ -362,18 +414,32 @@ static void check_master(struct usage_ctx *u, const char *name, const char *mast
 	const char *top = upper ? upper : master;
 	const char *topnet = unet ? unet : mnet;
 
-	if (unet && mnet)
+	_cleanup_free_ char *vnet = NULL, *vlan = NULL;
+
+	if (unet && mnet) {
 		tail = xasprintf(", which carry %s and %s", mnet, unet);
-	else if (topnet)
+	} else if (topnet) {
 		tail = xasprintf(", which carries %s", topnet);
-	else
-		tail = xstrdup(vmbr0_note(top));
+	} else {
+		struct strv skip = {0};
+
+		strv_add(&skip, name);
+		strv_add(&skip, master);
+		if (upper)
+			strv_add(&skip, upper);
+		vnet = stacked_network(u, real, &skip, &vlan);
+		strv_clear(&skip);
+		if (vnet)
+			tail = xasprintf("; %s above it carries %s", vlan, vnet);
+		else
+			tail = xstrdup(vmbr0_note(top));
+	}
 	if (upper)
-		usage_addf(out, USAGE_NET_MASTER, mnet || unet,
+		usage_addf(out, USAGE_NET_MASTER, mnet || unet || vnet,
 			   "its network interface %s is %s %s, which is %s %s%s", name,
 			   master_kind(mreal), master, master_kind(ureal), upper, tail);
 	else
-		usage_addf(out, USAGE_NET_MASTER, mnet != NULL,
+		usage_addf(out, USAGE_NET_MASTER, mnet || vnet,
 			   "its network interface %s is %s %s%s", name,
 			   master_kind(mreal), master, tail);
 }
@@ -389,8 +455,23 @@ static void check_iface(struct usage_ctx *u, const char *name, const char *real,
 
 	/* the master link sits in the interface's own directory, so this works
 	 * whether or not /sys/class/net lists the interface */
-	if (master)
-		check_master(u, name, master, mreal, out);
+	if (master) {
+		check_master(u, name, real, master, mreal, out);
+	} else {
+		/* a VLAN interface right on the NIC (eno1.10) */
+		struct strv skip = {0};
+		_cleanup_free_ char *vlan = NULL;
+		_cleanup_free_ char *vnet = NULL;
+
+		strv_add(&skip, name);
+		vnet = stacked_network(u, real, &skip, &vlan);
+		strv_clear(&skip);
+		if (vnet)
+			usage_addf(
+			    out, USAGE_NET_MASTER, true,
+			    "its network interface %s has %s above it, which carries %s",
+			    name, vlan, vnet);
+	}
 	if (addrs)
 		usage_addf(out, USAGE_NET_ADDR, own != NULL,
 			   "its network interface %s has %s (link %s)%s%s", name, addrs,

@@ -659,6 +659,58 @@ static void test_node_network(void **state)
 	env_free(e);
 }
 
+/* The management network on a VLAN interface above the bridge (a
+ * VLAN-aware vmbr0 with vmbr0.10 carrying the node's address), or right on
+ * the NIC (eno3.20 with the default route): found through upper_ links. */
+static void test_node_network_on_vlan(void **state)
+{
+	struct env *e = env_new(
+	    "dev 0000:03:00.0 vendor=8086 device=1521 class=020000 group=5 driver=igb\n"
+	    "net 0000:03:00.0 eno1 master=vmbr0\n"
+	    "mkdir /sys/devices/virtual/net/vmbr0.10\n"
+	    "link /sys/devices/virtual/net/vmbr0/upper_vmbr0.10 ../vmbr0.10\n"
+	    "dev 0000:06:00.0 vendor=8086 device=1521 class=020000 group=6 driver=igb\n"
+	    "net 0000:06:00.0 eno3\n"
+	    "mkdir /sys/devices/virtual/net/eno3.20\n"
+	    "link /sys/devices/pci0000:06/0000:06:00.0/net/eno3/upper_eno3.20 ../../../../virtual/net/eno3.20\n"
+	    "dev 0000:07:00.0 vendor=8086 device=1521 class=020000 group=7 driver=igb\n"
+	    "net 0000:07:00.0 eno4 master=vmbr1\n"
+	    "mkdir /sys/devices/virtual/net/vmbr1.30\n"
+	    "link /sys/devices/virtual/net/vmbr1/upper_vmbr1.30 ../vmbr1.30\n"
+	    "file /proc/net/route Iface\\tDestination\\tGateway \\tFlags\\tRefCnt\\tUse\\tMetric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
+	    "vmbr0.10\\t000AA8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "vmbr1.30\\t001EA8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "eno3.20\\t00000000\\t0114A8C0\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	usage_add_node_address(e->u, "192.168.10.5", "pve1 in /etc/hosts");
+	check(e, "0000:03:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_MASTER,
+		 "eno1 is a port of bridge vmbr0; vmbr0.10 above it carries",
+		 "the node's own address 192.168.10.5 (pve1 in /etc/hosts)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	check(e, "0000:06:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_MASTER, "eno3 has eno3.20 above it, which carries",
+		 "the host's default route (via 192.168.20.1)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* a VLAN with an address that is not the node's: no more than before */
+	check(e, "0000:07:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	assert_false(l.v[0].critical);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
 #define NV_SPEC                                                                          \
 	"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia\n" \
 	"dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 driver=snd_hda_intel\n"
@@ -865,6 +917,7 @@ int main(void)
 	    cmocka_unit_test(test_zfs_member),
 	    cmocka_unit_test(test_critical_chains),
 	    cmocka_unit_test(test_node_network),
+	    cmocka_unit_test(test_node_network_on_vlan),
 	    cmocka_unit_test(test_nvidia_one_gpu),
 	    cmocka_unit_test(test_nvidia_two_gpus),
 	    cmocka_unit_test(test_net_master_and_addresses),
