@@ -174,7 +174,7 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 			    via->dev->bdf, via->hostpci, via->hostpci, keep);
 		return xasprintf(
 		    "the host cannot run without it: %s%s%s; it is never given to a VM: remove hostpci%d and pass through another device",
-		    critical, what ? "; also " : "", what ? what : "", od->hostpci);
+		    critical, what ? "; also: " : "", what ? what : "", od->hostpci);
 	}
 	/* the nvidia driver waits for its clients when unbound: taking the
 	 * device would hang, so no policy takes it either */

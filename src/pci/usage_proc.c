@@ -108,36 +108,42 @@ struct proc_info {
 	char *unit;    /* the systemd service it runs in ("jellyfin"), or NULL */
 };
 
-/* The container of pid from /proc/PID/cgroup: "/lxc/101/..." (cgroup v1
- * and v2 before PVE 7) or "/lxc.payload.101/..." (LXC 4+). */
+/* The number right after the first prefix in s ("/lxc/104/..." -> 104), or 0. */
+static unsigned number_after(const char *s, const char *prefix)
+{
+	const char *at = strstr(s, prefix);
+	unsigned long long id;
+	char num[16];
+	size_t n;
+
+	if (!at)
+		return 0;
+	at += strlen(prefix);
+	n = strspn(at, "0123456789");
+	if (n == 0 || n >= sizeof(num))
+		return 0;
+	memcpy(num, at, n);
+	num[n] = '\0';
+	return parse_uint(num, UINT_MAX, &id) == 0 ? (unsigned)id : 0;
+}
+
+/*
+ * What pid runs in, from /proc/PID/cgroup: a Proxmox container
+ * ("/lxc/101/..." before LXC 4, "/lxc.payload.101/..." since), a Docker or
+ * containerd container, or a systemd service ("/system.slice/X.service").
+ */
 static void proc_container(int pid, struct proc_info *pi)
 {
 	_cleanup_free_ char *cg = NULL;
 	const char *s;
-	unsigned long long id;
 
 	if (host_read(&cg, "/proc/%d/cgroup", pid) < 0)
 		return;
-	for (const char *pfx = "/lxc/"; pfx;
-	     pfx = streq(pfx, "/lxc/") ? "/lxc.payload." : NULL) {
-		s = strstr(cg, pfx);
-		if (!s)
-			continue;
-		s += strlen(pfx);
-		{
-			char num[16];
-			size_t n = strspn(s, "0123456789");
-
-			if (n == 0 || n >= sizeof(num))
-				continue;
-			memcpy(num, s, n);
-			num[n] = '\0';
-			if (parse_uint(num, UINT_MAX, &id) == 0) {
-				pi->ct = (unsigned)id;
-				return;
-			}
-		}
-	}
+	pi->ct = number_after(cg, "/lxc/");
+	if (!pi->ct)
+		pi->ct = number_after(cg, "/lxc.payload.");
+	if (pi->ct)
+		return;
 	if (strstr(cg, "/docker") || strstr(cg, "docker-") || strstr(cg, "containerd")) {
 		pi->docker = true;
 		return;
