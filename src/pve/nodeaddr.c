@@ -94,6 +94,17 @@ static bool key_value(char *line, char **key, char **value)
 	return **key != '\0';
 }
 
+/* An address or a name: no blanks, no control characters. */
+static bool one_word(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 /* ring0_addr .. ring7_addr (corosync.conf(5)) */
 static bool ring_key(const char *k)
 {
@@ -146,7 +157,7 @@ void nodeaddr_parse_corosync(const char *text, const char *node, struct strv *ou
 			continue;
 		}
 		if (node_depth < 0 || depth != node_depth + 1 ||
-		    !key_value(line, &key, &value) || !*value || strpbrk(value, " \t"))
+		    !key_value(line, &key, &value) || !one_word(value))
 			continue;
 		if (streq(key, "name"))
 			mine = strcasecmp(value, node) == 0;

@@ -85,6 +85,11 @@ static void test_corosync(void **state)
 	assert_int_equal(v.n, 0); /* a block that never closes says nothing */
 	nodeaddr_parse_corosync("}}}\nnode {\n}\n}\n", "pve1", &v);
 	assert_int_equal(v.n, 0);
+	/* a value with blanks or control characters is no address or name */
+	nodeaddr_parse_corosync(
+	    "node {\n name: pve1\n ring0_addr: 10v\r1\n ring1_addr: a b\n}\n", "pve1",
+	    &v);
+	assert_int_equal(v.n, 0);
 }
 
 static void test_read(void **state)
