@@ -32,6 +32,9 @@ struct cli {
 };
 
 json_object *plan_to_json(const struct plan_ctx *pc);
+/* design.md's plan object for a plan that could not be made: ok false, no
+ * devices, one problem (id: what could not be used, message: why). */
+json_object *plan_failure_json(unsigned vmid, const char *id, const char *message);
 void plan_print_text(FILE *f, const struct plan_ctx *pc);
 /* Pretty-print a JSON document on stdout. */
 void json_print(json_object *o);

@@ -30,6 +30,12 @@ int cmd_plan(struct cli *c)
 			       &err);
 	if (r < 0) {
 		log_err("%s", err);
+		if (c->json) {
+			/* still one JSON object: a caller parsing stdout learns why */
+			json_object *o = plan_failure_json(vmid, pc.failed_at, err);
+			json_print(o);
+			json_object_put(o);
+		}
 		r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;
 	} else {
 		if (c->json) {

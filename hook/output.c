@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
+#include "base/host.h"
 #include "cli.h"
 #include "engine/prepare.h"
 
@@ -32,13 +33,17 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 			       json_object_new_string(pc->vm->conf->path));
 	json_object_object_add(root, "pending_applied",
 			       json_object_new_boolean(pc->vm->conf->pending_applied));
+	json_object_object_add(root, "running",
+			       json_object_new_boolean(obs->running_pid > 0));
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct plan_dev *pd = &p->devs[i];
 		const struct pdev *d = pd->obs->dev;
 		json_object *o = json_object_new_object();
+		_cleanup_free_ char *label = pdev_name(d);
 		char name[24];
 
 		json_object_object_add(o, "id", json_object_new_string(d->bdf));
+		json_object_object_add(o, "name", json_object_new_string(label));
 		if (pd->obs->hostpci >= 0) {
 			snprintf(name, sizeof(name), "hostpci%d", pd->obs->hostpci);
 			json_object_object_add(o, "hostpci",
@@ -64,6 +69,9 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 				    json_object_new_string(usage_kind_name(u->kind)));
 				json_object_object_add(x, "what",
 						       json_object_new_string(u->what));
+				if (u->critical)
+					json_object_object_add(
+					    x, "critical", json_object_new_boolean(true));
 				json_object_array_add(uses, x);
 			}
 			json_object_object_add(o, "uses", uses);
@@ -94,6 +102,29 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 	return root;
 }
 
+json_object *plan_failure_json(unsigned vmid, const char *id, const char *message)
+{
+	json_object *root = json_object_new_object();
+	json_object *probs = json_object_new_array();
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(root, "vmid", json_object_new_int64(vmid));
+	json_object_object_add(root, "node", json_object_new_string(host_node()));
+	json_object_object_add(root, "ok", json_object_new_boolean(false));
+	json_object_object_add(root, "devices", json_object_new_array());
+	json_object_object_add(o, "id", json_object_new_string(id ? id : "input"));
+	json_object_object_add(
+	    o, "message", json_object_new_string(message ? message : "unknown error"));
+	json_object_array_add(probs, o);
+	json_object_object_add(root, "problems", probs);
+	return root;
+}
+
+/*
+ * Two lines a device:
+ *   hostpci0  0000:01:00.0 NVIDIA TU106 [GeForce RTX 2060] (nvidia, IOMMU group 13)
+ *             bind: nvidia -> vfio-pci
+ */
 void plan_print_text(FILE *f, const struct plan_ctx *pc)
 {
 	const struct plan *p = pc->plan;
@@ -102,6 +133,11 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 
 	fprintf(f, "VM %u on node %s: %s\n", p->vmid, obs->node,
 		p->ok ? "the start can go ahead." : "the start would be REFUSED.");
+	if (obs->running_pid)
+		fprintf(
+		    f,
+		    "  VM %u is running (QEMU pid %ld): its devices are in use by it; this is what a start would do once it has stopped.\n",
+		    p->vmid, obs->running_pid);
 	if (pc->opts.migrated_from && *pc->opts.migrated_from)
 		fprintf(f, "  migration from %s: the config is read there, %s\n",
 			pc->opts.migrated_from, conf->path);
@@ -125,14 +161,16 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 	for (size_t i = 0; i < p->n_devs; i++) {
 		const struct plan_dev *pd = &p->devs[i];
 		const struct pdev *d = pd->obs->dev;
-		char entry[24] = "  companion", group[16] = "-";
+		_cleanup_free_ char *name = pdev_name(d);
+		char entry[24] = "companion", group[32] = "no IOMMU group";
 
 		if (pd->obs->hostpci >= 0)
-			snprintf(entry, sizeof(entry), "  hostpci%d", pd->obs->hostpci);
+			snprintf(entry, sizeof(entry), "hostpci%d", pd->obs->hostpci);
 		if (d->group >= 0)
-			snprintf(group, sizeof(group), "%d", d->group);
-		fprintf(f, "%-11s %s  group %-4s %-14s %-6s  %s\n", entry, d->bdf, group,
-			d->driver ? d->driver : "(none)", plan_action_name(pd->action),
+			snprintf(group, sizeof(group), "IOMMU group %d", d->group);
+		fprintf(f, "  %-9s %s %s (%s, %s)\n", entry, d->bdf, name,
+			d->driver ? d->driver : "no driver", group);
+		fprintf(f, "  %-9s %s: %s\n", "", plan_action_name(pd->action),
 			pd->reason);
 	}
 	fprintf(f, "Policy:");

@@ -38,7 +38,7 @@ static int release_journal(struct journal *j, const char *phase, bool by_hand,
 		return EXIT_REFUSED;
 	}
 	lifecycle_policy(j->vmid, &pol);
-	if (pol.log_verbose && log_get_level() < LOGL_DEBUG)
+	if (pol.log == POLICY_LOG_VERBOSE && log_get_level() < LOGL_DEBUG)
 		log_setup(LOGL_DEBUG, true);
 	log_msg(dry_run ? LOGL_INFO : LOGL_DEBUG, "VM %u: %s %zu device(s) (rebind = %s)",
 		j->vmid, dry_run ? "would give back" : "giving back", j->n_devs,
@@ -75,14 +75,90 @@ static int release(unsigned vmid, const char *phase, bool by_hand, bool dry_run)
 	return release_journal(j, phase, by_hand, dry_run);
 }
 
+/* What a refusal's summary says for each class of reason, in this order. */
+static const char *refusal_phrase(enum plan_why w)
+{
+	switch (w) {
+	case PLAN_WHY_NO_IOMMU:
+		return "the IOMMU is off, so no device can be passed through";
+	case PLAN_WHY_OTHER_VM:
+		return "another VM or process holds a device it needs";
+	case PLAN_WHY_CRITICAL:
+		return "it would take a device the host cannot run without";
+	case PLAN_WHY_DRIVER_CLIENTS:
+		return "programs on the host use its GPU through the NVIDIA driver";
+	case PLAN_WHY_HOST_USE:
+		return "it would take a device the host uses";
+	case PLAN_WHY_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static const char *problem_phrase(enum obs_problem_kind k)
+{
+	switch (k) {
+	case OBS_PROBLEM_DEVICE:
+		return "a device it names is missing or unreadable";
+	case OBS_PROBLEM_MAPPING:
+		return "a PCI mapping it uses does not fit this host";
+	case OBS_PROBLEM_CONFIG:
+		return "its configuration has something Proxmox refuses at start";
+	}
+	return NULL;
+}
+
+/* The summary says the real reasons, then each refused device and each
+ * problem once, devices named as lspci names them. */
 static void log_refusal(const struct plan *p)
 {
-	log_err(
-	    "refusing to start VM %u: starting it would take devices the host or another VM needs; nothing was changed",
-	    p->vmid);
-	for (size_t i = 0; i < p->n_devs; i++)
-		if (p->devs[i].action == PLAN_REFUSE)
-			log_err("%s: %s", p->devs[i].obs->dev->bdf, p->devs[i].reason);
+	_cleanup_free_ char *why = NULL;
+	static const enum plan_why order[] = {
+	    PLAN_WHY_NO_IOMMU,	     PLAN_WHY_CRITICAL, PLAN_WHY_OTHER_VM,
+	    PLAN_WHY_DRIVER_CLIENTS, PLAN_WHY_HOST_USE,
+	};
+	static const enum obs_problem_kind korder[] = {
+	    OBS_PROBLEM_DEVICE,
+	    OBS_PROBLEM_MAPPING,
+	    OBS_PROBLEM_CONFIG,
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(korder); k++) {
+		bool seen = false;
+
+		for (size_t i = 0; i < p->n_problems && !seen; i++)
+			seen = p->problems[i].kind == korder[k];
+		if (seen) {
+			char *n = xasprintf("%s%s%s", why ? why : "", why ? "; " : "",
+					    problem_phrase(korder[k]));
+			free(why);
+			why = n;
+		}
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
+		bool seen = false;
+
+		for (size_t i = 0; i < p->n_devs && !seen; i++)
+			seen = p->devs[i].action == PLAN_REFUSE &&
+			       p->devs[i].why == order[k];
+		if (seen) {
+			char *n = xasprintf("%s%s%s", why ? why : "", why ? "; " : "",
+					    refusal_phrase(order[k]));
+			free(why);
+			why = n;
+		}
+	}
+	log_err("refusing to start VM %u: %s; nothing was changed", p->vmid,
+		why ? why : "the plan says no");
+	for (size_t i = 0; i < p->n_devs; i++) {
+		const struct pdev *d = p->devs[i].obs->dev;
+		_cleanup_free_ char *name = NULL;
+
+		if (p->devs[i].action != PLAN_REFUSE)
+			continue;
+		name = pdev_name(d);
+		log_err("%s (%s): %s", d->bdf, name, p->devs[i].reason);
+	}
 	for (size_t i = 0; i < p->n_problems; i++)
 		log_err("%s: %s", p->problems[i].id, p->problems[i].message);
 }
@@ -118,7 +194,7 @@ static int pre_start(struct cli *c, unsigned vmid)
 		r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;
 		goto out;
 	}
-	if (pc.pol.log_verbose && log_get_level() < LOGL_DEBUG)
+	if (pc.pol.log == POLICY_LOG_VERBOSE && log_get_level() < LOGL_DEBUG)
 		log_setup(LOGL_DEBUG, true);
 	if (pc.plan->ok && pc.plan->n_devs == 0) {
 		log_info("VM %u has no hostpci devices: nothing to do", vmid);

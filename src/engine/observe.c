@@ -12,6 +12,7 @@
 #include "pci/usage.h"
 #include "pve/hostpci.h"
 #include "pve/mapping.h"
+#include "pve/nodeaddr.h"
 #include "pve/propstr.h"
 #include "pve/reservation.h"
 #include "state/journal.h"
@@ -31,15 +32,20 @@ static ssize_t find_obs(const struct observation *obs, const char *bdf)
 	return -1;
 }
 
-bool observe_vm_running(unsigned vmid)
+long observe_vm_pid(unsigned vmid)
 {
 	long pid;
 
 	/* Proxmox writes /var/run/qemu-server/<vmid>.pid; /var/run is /run */
 	if (host_read_long(&pid, "/run/qemu-server/%u.pid", vmid) < 0 &&
 	    host_read_long(&pid, "/var/run/qemu-server/%u.pid", vmid) < 0)
-		return false;
-	return pid > 0 && host_exists("/proc/%ld", pid);
+		return 0;
+	return pid > 0 && host_exists("/proc/%ld", pid) ? pid : 0;
+}
+
+bool observe_vm_running(unsigned vmid)
+{
+	return observe_vm_pid(vmid) > 0;
 }
 
 /*
@@ -449,6 +455,61 @@ out:
 	return r;
 }
 
+/*
+ * A driver=keep entry that shares its IOMMU group with a bound entry (vfio,
+ * no mdev) is bound by Proxmox all the same: its group bind takes every
+ * non-bridge member (proxmox-facts.md).  Plan it as that entry's companion.
+ */
+static void mark_keep_lost(struct observation *obs)
+{
+	for (size_t i = 0; i < obs->n_devs; i++) {
+		struct obs_dev *od = &obs->devs[i];
+
+		if (!od->keep || od->mdev || od->hostpci < 0 || od->dev->group < 0 ||
+		    od->dev->bridge)
+			continue;
+		for (size_t k = 0; k < obs->n_devs; k++) {
+			const struct obs_dev *b = &obs->devs[k];
+
+			if (k == i || b->hostpci < 0 || b->keep || b->keep_lost ||
+			    b->mdev || b->dev->group != od->dev->group)
+				continue;
+			od->keep = false;
+			od->keep_lost = true;
+			od->via = (int)k;
+			break;
+		}
+	}
+}
+
+/* The node's own addresses (pve/nodeaddr.h): the network they are on is
+ * never taken. */
+static void add_node_addresses(struct usage_ctx *u)
+{
+	struct strv addrs = {0}, whys = {0};
+
+	nodeaddr_read(host_node(), &addrs, &whys);
+	for (size_t i = 0; i < addrs.n; i++)
+		usage_add_node_address(u, addrs.v[i], whys.v[i]);
+	strv_clear(&addrs);
+	strv_clear(&whys);
+}
+
+/* A running VM's own QEMU has its groups open: that is the VM itself, not
+ * another user of its devices. */
+static void drop_own_qemu(struct usage_list *l, unsigned vmid)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].kind == USAGE_VFIO_OPEN && l->v[i].other_vmid == vmid)
+			free(l->v[i].what);
+		else
+			l->v[w++] = l->v[i];
+	}
+	l->n = w;
+}
+
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
 {
 	struct observation *obs = xcalloc(1, sizeof(*obs));
@@ -462,6 +523,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	obs->vmid = vm->vmid;
 	obs->node = xstrdup(host_node());
 	obs->is_template = vm->is_template;
+	obs->running_pid = observe_vm_pid(vm->vmid);
 
 	r = reservation_read(&res, err);
 	if (r < 0)
@@ -503,6 +565,8 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		strv_clear(&members);
 	}
 
+	mark_keep_lost(obs);
+
 	/* who uses what */
 	r = usage_open(&uctx);
 	if (r < 0) {
@@ -510,12 +574,15 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 		     strerror(-r));
 		goto fail;
 	}
+	add_node_addresses(uctx);
 	for (size_t i = 0; i < obs->n_devs; i++) {
 		struct obs_dev *od = &obs->devs[i];
 
 		if (od->dev->bridge || od->keep || od->mdev)
 			continue;
 		usage_check(uctx, od->dev, &od->usage);
+		if (obs->running_pid)
+			drop_own_qemu(&od->usage, vm->vmid);
 		od->reserved_by = reservation_other_vm(res, od->dev->bdf, vm->vmid);
 		od->held_by = holders_find(holders, od->dev->bdf);
 	}

@@ -33,5 +33,7 @@ void holders_free(struct holders *h);
 
 /* True when Proxmox's pid file for vmid names a live process. */
 bool observe_vm_running(unsigned vmid);
+/* That process's pid, or 0. */
+long observe_vm_pid(unsigned vmid);
 
 #endif

@@ -55,13 +55,9 @@ static void pci_data_free(void *p)
 
 char *pci_label(const struct pdev *d)
 {
-	if (d->device_name && d->vendor_name)
-		return xasprintf("%s (%s %s)", d->bdf, d->vendor_name, d->device_name);
-	if (d->device_name)
-		return xasprintf("%s (%s)", d->bdf, d->device_name);
-	if (d->class_name)
-		return xasprintf("%s (%s)", d->bdf, d->class_name);
-	return xstrdup(d->bdf);
+	_cleanup_free_ char *name = pdev_name(d);
+
+	return name ? xasprintf("%s (%s)", d->bdf, name) : xstrdup(d->bdf);
 }
 
 /* The lane key of a device's bus: the sysfs directory of its parent. */

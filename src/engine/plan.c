@@ -30,10 +30,33 @@ const char *plan_action_name(enum plan_action a)
 	return "?";
 }
 
+enum obs_problem_kind obs_problem_kind_of(const char *code)
+{
+	static const char *const device[] = {"device-unreadable", "device-missing"};
+	static const char *const mapping[] = {"mapping-not-found", "mapping-invalid",
+					      "no-free-device"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(device); i++)
+		if (streq(code, device[i]))
+			return OBS_PROBLEM_DEVICE;
+	for (size_t i = 0; i < ARRAY_SIZE(mapping); i++)
+		if (streq(code, mapping[i]))
+			return OBS_PROBLEM_MAPPING;
+	return OBS_PROBLEM_CONFIG;
+}
+
 static void add_problem(struct obs_problem **v, size_t *n, const char *code,
 			const char *id, char *owned_msg)
 {
+	size_t idlen = strlen(id);
+
+	/* "hostpci1: hostpci1: no PCI device ...": the id is printed first */
+	if (idlen && !strncmp(owned_msg, id, idlen) && owned_msg[idlen] == ':' &&
+	    owned_msg[idlen + 1] == ' ')
+		memmove(owned_msg, owned_msg + idlen + 2,
+			strlen(owned_msg + idlen + 2) + 1);
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].kind = obs_problem_kind_of(code);
 	(*v)[*n].id = xstrdup(id);
 	(*v)[*n].code = xstrdup(code);
 	(*v)[*n].message = owned_msg;
@@ -72,29 +95,38 @@ void observation_free(struct observation *obs)
 	free(obs);
 }
 
-/*
- * "a; b; c" from the reasons in l that are (open == true) or are not
- * (open == false) an open vfio node, or NULL when there are none.  An open
- * vfio node means another VM or process has the device: no policy may
- * override that, while what the host itself uses, steal = force may take.
- */
-static char *join_usage(const struct usage_list *l, bool open)
-{
-	size_t len = 1;
-	char *s;
+/* The classes of usage reasons, in the order a refusal names them. */
+enum use_class {
+	USE_OPEN,     /* an open VFIO node: another VM or process has the group */
+	USE_CRITICAL, /* the host cannot run without it */
+	USE_CLIENTS,  /* programs use it through the NVIDIA driver */
+	USE_HOST,     /* any other host use: steal = force may take it */
+};
 
-	for (size_t i = 0; i < l->n; i++)
-		if ((l->v[i].kind == USAGE_VFIO_OPEN) == open)
-			len += strlen(l->v[i].what) + 2;
-	if (len == 1)
-		return NULL;
-	s = xcalloc(1, len);
+static enum use_class use_class(const struct usage_reason *r)
+{
+	if (r->kind == USAGE_VFIO_OPEN)
+		return USE_OPEN;
+	if (r->critical)
+		return USE_CRITICAL;
+	if (r->kind == USAGE_NVIDIA_OPEN)
+		return USE_CLIENTS;
+	return USE_HOST;
+}
+
+/* "a; b; c" from the reasons in l of class c, or NULL when there are none. */
+static char *join_usage(const struct usage_list *l, enum use_class c)
+{
+	char *s = NULL;
+
 	for (size_t i = 0; i < l->n; i++) {
-		if ((l->v[i].kind == USAGE_VFIO_OPEN) != open)
+		char *n;
+
+		if (use_class(&l->v[i]) != c)
 			continue;
-		if (*s)
-			strcat(s, "; ");
-		strcat(s, l->v[i].what);
+		n = xasprintf("%s%s%s", s ? s : "", s ? "; " : "", l->v[i].what);
+		free(s);
+		s = n;
 	}
 	return s;
 }
@@ -104,19 +136,39 @@ static bool is_vfio_pci(const struct pdev *d)
 	return streq(d->driver, "vfio-pci");
 }
 
-/* Why the device must not be taken, or NULL. */
+/* "; driver=keep on hostpci1 cannot protect it: ..." for a keep_lost device, or "" */
+static char *keep_note(const struct observation *obs, const struct obs_dev *od)
+{
+	const struct obs_dev *via;
+
+	if (!od->keep_lost || od->via < 0)
+		return xstrdup("");
+	via = &obs->devs[od->via];
+	return xasprintf(
+	    " (driver=keep on hostpci%d cannot protect it here: Proxmox binds the whole IOMMU group of hostpci%d, keep entries included)",
+	    od->hostpci, via->hostpci);
+}
+
+/* Why the device must not be taken, or NULL. *forced: steal = force takes
+ * it anyway (the text says so); *why: the class of refusal. */
 static char *refusal(const struct observation *obs, const struct obs_dev *od,
-		     const struct policy *pol, bool *forced)
+		     const struct policy *pol, bool *forced, enum plan_why *why)
 {
 	const struct pdev *d = od->dev;
-	const struct obs_dev *via = od->hostpci < 0 ? &obs->devs[od->via] : NULL;
-	_cleanup_free_ char *open_by = join_usage(&od->usage, true);
-	_cleanup_free_ char *what = join_usage(&od->usage, false);
+	const struct obs_dev *via = od->via >= 0 ? &obs->devs[od->via] : NULL;
+	_cleanup_free_ char *open_by = join_usage(&od->usage, USE_OPEN);
+	_cleanup_free_ char *critical = join_usage(&od->usage, USE_CRITICAL);
+	_cleanup_free_ char *clients = join_usage(&od->usage, USE_CLIENTS);
+	_cleanup_free_ char *what = join_usage(&od->usage, USE_HOST);
+	_cleanup_free_ char *keep = keep_note(obs, od);
 
 	*forced = false;
-	if (d->group < 0)
+	*why = PLAN_WHY_OTHER_VM;
+	if (d->group < 0) {
+		*why = PLAN_WHY_NO_IOMMU;
 		return xasprintf(
 		    "has no IOMMU group: the IOMMU is off or not supported; enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)");
+	}
 	if (open_by)
 		return xasprintf(
 		    "IOMMU group %d is in use: %s; stop that VM or process first",
@@ -129,20 +181,49 @@ static char *refusal(const struct observation *obs, const struct obs_dev *od,
 		return xasprintf(
 		    "VM %u holds it (vfiohook journal /run/vfiohook/%u.json); stop VM %u first, or run 'vfiohook release %u' if it is not running",
 		    od->held_by, od->held_by, od->held_by, od->held_by);
+	/* what the host runs on: never taken, whatever the policy says, and
+	 * no word of force (design.md "Policy") */
+	if (critical) {
+		*why = PLAN_WHY_CRITICAL;
+		if (via)
+			return xasprintf(
+			    "the host cannot run without it: %s%s%s; it shares IOMMU group %d with %s (hostpci%d), and Proxmox binds the whole group, so hostpci%d cannot be passed through from that slot: move that card to another slot, one whose IOMMU group holds nothing the host needs (an ACS override is no fix: it only hides that the devices are not isolated)%s",
+			    critical, what ? "; also: " : "", what ? what : "", d->group,
+			    via->dev->bdf, via->hostpci, via->hostpci, keep);
+		return xasprintf(
+		    "the host cannot run without it: %s%s%s; it is never given to a VM: remove hostpci%d and pass through another device",
+		    critical, what ? "; also: " : "", what ? what : "", od->hostpci);
+	}
+	/* the nvidia driver waits for its clients when unbound: taking the
+	 * device would hang, so no policy takes it either */
+	if (clients) {
+		*why = PLAN_WHY_DRIVER_CLIENTS;
+		if (via)
+			return xasprintf(
+			    "programs use it through the host's NVIDIA driver, which hangs when unbound under them: %s; it shares IOMMU group %d with %s (hostpci%d)%s",
+			    clients, d->group, via->dev->bdf, via->hostpci, keep);
+		return xasprintf(
+		    "programs use it through the host's NVIDIA driver, which hangs when unbound under them: %s",
+		    clients);
+	}
 	if (what) {
+		*why = PLAN_WHY_HOST_USE;
 		if (pol && pol->steal == POLICY_STEAL_FORCE) {
 			*forced = true;
 			return xasprintf(
-			    "taken although the host uses it (steal=force): %s", what);
+			    "taken although the host uses it (steal=force): %s%s", what,
+			    keep);
 		}
 		if (via)
 			return xasprintf(
-			    "the host needs it: %s; it shares IOMMU group %d with %s (hostpci%d), and Proxmox would bind the whole group: move the card to a slot with its own group, remove hostpci%d, or set 'steal = force' to take it anyway",
-			    what, d->group, via->dev->bdf, via->hostpci, via->hostpci);
+			    "the host needs it: %s; it shares IOMMU group %d with %s (hostpci%d), and Proxmox would bind the whole group: move the card to a slot with its own group, remove hostpci%d, or set 'steal = force' to take it anyway%s",
+			    what, d->group, via->dev->bdf, via->hostpci, via->hostpci,
+			    keep);
 		return xasprintf(
 		    "the host needs it: %s; remove hostpci%d from the VM or stop using the device on the host first",
 		    what, od->hostpci);
 	}
+	*why = PLAN_WHY_NONE;
 	return NULL;
 }
 
@@ -150,19 +231,24 @@ static char *bind_reason(const struct observation *obs, const struct obs_dev *od
 {
 	const struct pdev *d = od->dev;
 	const char *from = d->driver ? d->driver : "no driver";
-	int entry = od->hostpci >= 0 ? od->hostpci : obs->devs[od->via].hostpci;
+	const struct obs_dev *via = od->via >= 0 ? &obs->devs[od->via] : NULL;
+	int entry = od->hostpci >= 0 ? od->hostpci : via ? via->hostpci : -1;
 	_cleanup_free_ char *variant = NULL;
+	const char *v;
 
 	if (d->vfio_dev && d->driver)
 		variant = xasprintf(
 		    " (%s is a vfio variant driver; Proxmox rebinds it to vfio-pci all the same: set driver=keep on hostpci%d to keep it)",
 		    d->driver, entry);
-	if (od->hostpci >= 0)
-		return xasprintf("hostpci%d: %s -> vfio-pci%s", od->hostpci, from,
-				 variant ? variant : "");
+	v = variant ? variant : "";
+	if (od->keep_lost && via)
+		return xasprintf(
+		    "driver=keep cannot protect it here: it shares IOMMU group %d with %s (hostpci%d), and Proxmox binds that whole group: %s -> vfio-pci%s",
+		    d->group, via->dev->bdf, via->hostpci, from, v);
+	if (!via)
+		return xasprintf("%s -> vfio-pci%s", from, v);
 	return xasprintf("same IOMMU group (%d) as %s (hostpci%d): %s -> vfio-pci%s",
-			 d->group, obs->devs[od->via].dev->bdf,
-			 obs->devs[od->via].hostpci, from, variant ? variant : "");
+			 d->group, via->dev->bdf, via->hostpci, from, v);
 }
 
 int plan_make(const struct observation *obs, const struct policy *pol, struct plan **out)
@@ -212,7 +298,7 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 			    od->hostpci);
 			continue;
 		}
-		why = refusal(obs, od, pol, &forced);
+		why = refusal(obs, od, pol, &forced, &pd->why);
 		if (why && !forced) {
 			pd->action = PLAN_REFUSE;
 			pd->reason = why;
@@ -227,11 +313,18 @@ int plan_make(const struct observation *obs, const struct policy *pol, struct pl
 			}
 			continue;
 		}
+		pd->why = PLAN_WHY_NONE;
 		if (forced)
 			p->n_forced++;
 		if (is_vfio_pci(d)) {
 			pd->action = PLAN_NONE;
-			pd->reason = why ? why : xstrdup("already on vfio-pci");
+			if (why)
+				pd->reason = why;
+			else if (obs->running_pid)
+				pd->reason = xstrdup(
+				    "on vfio-pci, in use by this VM, which is running");
+			else
+				pd->reason = xstrdup("already on vfio-pci");
 			continue;
 		}
 		/* a vfio variant driver (mlx5_vfio_pci, ...) is not vfio-pci to

@@ -31,6 +31,10 @@ static const char *const steal_names[] = {
 	[POLICY_STEAL_SAFE] = "safe",
 	[POLICY_STEAL_FORCE] = "force",
 };
+static const char *const log_names[] = {
+	[POLICY_LOG_NORMAL] = "normal",
+	[POLICY_LOG_VERBOSE] = "verbose",
+};
 static const char *const key_names[] = {
 	[POLICY_KEY_REBIND] = "rebind",
 	[POLICY_KEY_RESET] = "reset",
@@ -38,7 +42,6 @@ static const char *const key_names[] = {
 	[POLICY_KEY_LOG] = "log",
 	[POLICY_KEY_START_TIMEOUT] = "start-timeout",
 };
-static const char *const log_names[] = {"normal", "verbose"};
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
  * as /sys/bus/pci/devices/X/reset_method takes them. */
 static const char *const reset_methods[] = {
@@ -61,6 +64,11 @@ const char *policy_reset_name(enum policy_reset r)
 const char *policy_steal_name(enum policy_steal s)
 {
 	return NAME_OF(steal_names, s);
+}
+
+const char *policy_log_name(enum policy_log l)
+{
+	return NAME_OF(log_names, l);
 }
 
 const char *policy_key_name(enum policy_key k)
@@ -87,7 +95,7 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 	case POLICY_KEY_STEAL:
 		return policy_steal_name(p->steal);
 	case POLICY_KEY_LOG:
-		return log_names[p->log_verbose];
+		return policy_log_name(p->log);
 	case POLICY_KEY_START_TIMEOUT:
 		return p->start_timeout ? p->start_timeout_text : "auto";
 	default:
@@ -101,6 +109,7 @@ void policy_defaults(struct policy *p)
 	p->rebind = POLICY_REBIND_AUTO;
 	p->reset = POLICY_RESET_AUTO;
 	p->steal = POLICY_STEAL_SAFE;
+	p->log = POLICY_LOG_NORMAL;
 }
 
 void policy_clear(struct policy *p)
@@ -222,7 +231,7 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		if (v < 0)
 			return errf(
 			    err,
-			    "%s: bad value '%s' for rebind; allowed: auto (like restore, but storage controllers stay on vfio-pci), restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
+			    "%s: bad value '%s' for rebind; allowed: auto (storage controllers stay on vfio-pci, other devices go back to the driver they had), restore (give the device back to the driver it had), host (let the kernel pick a host driver), never (leave it on vfio-pci)",
 			    where, value);
 		l->val.rebind = (enum policy_rebind)v;
 		break;
@@ -257,9 +266,9 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		if (v < 0)
 			return errf(
 			    err,
-			    "%s: bad value '%s' for log; allowed: normal (a few lines per device), verbose (every sysfs step)",
+			    "%s: bad value '%s' for log; allowed: normal (a line or two per device), verbose (every step, as -v)",
 			    where, value);
-		l->val.log_verbose = v == 1;
+		l->val.log = (enum policy_log)v;
 		break;
 	case POLICY_KEY_START_TIMEOUT: {
 		unsigned long long secs = 0;
@@ -302,7 +311,7 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			p->steal = l->val.steal;
 			break;
 		case POLICY_KEY_LOG:
-			p->log_verbose = l->val.log_verbose;
+			p->log = l->val.log;
 			break;
 		case POLICY_KEY_START_TIMEOUT:
 			p->start_timeout = l->val.start_timeout;
@@ -496,6 +505,27 @@ out:
 
 /* ---- the description ---------------------------------------------------- */
 
+/*
+ * The notes are writable by anyone with VM.Config.Options (proxmox-facts.md):
+ * a value that weakens host safety there is an error that says where it may
+ * be set, never silently ignored (the admin would believe it in force).
+ */
+static int notes_may_set(const struct layer *l, enum policy_key key, unsigned vmid,
+			 const char *where, char **err)
+{
+	if (key == POLICY_KEY_STEAL && l->val.steal == POLICY_STEAL_FORCE)
+		return errf(
+		    err,
+		    "%s: steal=force may be set only in /etc/vfiohook.conf, which only root can write (as 'steal = force' under [vm %u]), not in the VM's notes, which anyone with VM.Config.Options can edit; remove it from the notes",
+		    where, vmid);
+	if (key == POLICY_KEY_REBIND && l->val.rebind == POLICY_REBIND_HOST)
+		return errf(
+		    err,
+		    "%s: rebind=host may be set only in /etc/vfiohook.conf, which only root can write (as 'rebind = host' under [vm %u]), not in the VM's notes, which anyone with VM.Config.Options can edit; remove it from the notes",
+		    where, vmid);
+	return 0;
+}
+
 int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 			     char **err)
 {
@@ -542,6 +572,9 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 				goto out;
 			}
 			r = layer_set(&l, key, eq + 1, where, err);
+			if (r < 0)
+				goto out;
+			r = notes_may_set(&l, key, vmid, where, err);
 			if (r < 0)
 				goto out;
 			pairs++;

@@ -19,18 +19,30 @@
  *      in the cluster.  Other lines of the description are ignored.
  *
  * Keys (values are case-insensitive):
- *   rebind = auto | restore | host | never   (default auto)
+ *   rebind = auto | restore | host | never   (default auto: storage controllers,
+ *            PCI class 01, stay on vfio-pci, every other device as restore)
  *   reset  = auto | off | METHOD...      (default auto; METHOD from
  *            device_specific acpi flr af_flr pm bus cxl_bus, space- or
  *            comma-separated, no repeats; stored space-separated as the
  *            kernel's reset_method attribute wants)
  *   steal  = safe | force                (default safe)
- *   log    = normal | verbose            (default normal)
+ *   log    = normal | verbose            (default normal; the task log's detail
+ *            in hook mode, where no -v can be passed)
  *   start-timeout = auto | SECONDS       (default auto: Proxmox's
  *            config-aware start timeout + 5 s, pve_start_timeout(); SECONDS
  *            from 1 to 86400): how long after pre-start a VM's start counts
  *            as under way; after it, devices its QEMU never took are given
  *            back and `status` calls the journal stale
+ *
+ * Trust (design.md "Policy"): the notes are writable by anyone with
+ * VM.Config.Options, the file only by root.  Values that weaken host safety
+ * are honoured only from the file; from the notes they are an error naming
+ * where they may be set:
+ *   steal = force   would take devices the host uses
+ *   rebind = host   would hand the host a device root parked on vfio-pci
+ *                   (a disk controller whose disks the host must not import)
+ * Everything else (rebind = auto|restore|never, reset, log, steal = safe,
+ * start-timeout) the notes may carry.
  *
  * Parse errors name "/etc/vfiohook.conf:LINE" or "VM 100 description line N",
  * say what is wrong and what is allowed, and return -EINVAL; the program
@@ -44,8 +56,9 @@
 #define POLICY_CONF_PATH "/etc/vfiohook.conf"
 
 enum policy_rebind {
-	POLICY_REBIND_AUTO,    /* restore, but storage controllers (PCI class 01) stay on
-				  vfio-pci, so the host never activates the guest's disks */
+	POLICY_REBIND_AUTO,    /* storage controllers (class 01) stay on vfio-pci so the
+				  host never auto-activates the guest's disks; every
+				  other device as RESTORE */
 	POLICY_REBIND_RESTORE, /* give the device back to the driver it had before
 				  pre-start */
 	POLICY_REBIND_HOST,  /* clear the override and let the kernel probe a host driver
@@ -64,6 +77,11 @@ enum policy_steal {
 	POLICY_STEAL_FORCE, /* take them anyway, with a warning */
 };
 
+enum policy_log {
+	POLICY_LOG_NORMAL,  /* the task log: a line or two per device and a summary */
+	POLICY_LOG_VERBOSE, /* every step, as -v gives it */
+};
+
 enum policy_key {
 	POLICY_KEY_REBIND,
 	POLICY_KEY_RESET,
@@ -79,7 +97,7 @@ struct policy {
 	char *reset_methods; /* space-separated, when reset == POLICY_RESET_METHODS, else
 				NULL */
 	enum policy_steal steal;
-	bool log_verbose; /* log = verbose: the task log shows every sysfs step */
+	enum policy_log log;
 	/* seconds, 0 = auto (pve_start_timeout() of the VM) */
 	unsigned start_timeout;
 	char start_timeout_text[16]; /* policy_value() of it */
@@ -117,6 +135,7 @@ void policy_clear(struct policy *p);
 const char *policy_rebind_name(enum policy_rebind r);
 const char *policy_reset_name(enum policy_reset r); /* "auto", "off", "methods" */
 const char *policy_steal_name(enum policy_steal s);
+const char *policy_log_name(enum policy_log l);
 const char *policy_key_name(enum policy_key k);
 /* Where key's value came from: the origin, or "default". */
 const char *policy_origin(const struct policy *p, enum policy_key k);

@@ -29,6 +29,7 @@ void plan_ctx_free(struct plan_ctx *pc)
 	inventory_close(pc->inv);
 	policy_clear(&pc->pol);
 	vm_free(pc->vm);
+	free(pc->failed_at);
 	memset(pc, 0, sizeof(*pc));
 }
 
@@ -53,18 +54,30 @@ int plan_ctx_make_opts(struct plan_ctx *pc, unsigned vmid, const struct plan_ctx
 	lo.apply_pending = pc->opts.apply_pending &&
 			   !(pc->opts.migrated_from && *pc->opts.migrated_from);
 	r = vm_load_opts(vmid, &lo, &pc->vm, err);
-	if (r < 0)
+	if (r < 0) {
+		pc->failed_at = xasprintf("/etc/pve/qemu-server/%u.conf", vmid);
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
 	log_warnings(&pc->vm->conf->warnings);
 	r = policy_load(vmid, pc->vm->conf->description, &pc->pol, err);
-	if (r < 0)
+	if (r < 0) {
+		/* errors from the notes name "VM N description line L" */
+		if (err && *err && strstr(*err, " description line "))
+			pc->failed_at = xasprintf("VM %u notes", vmid);
+		else
+			pc->failed_at = xstrdup(POLICY_CONF_PATH);
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
 	r = inventory_open(&pc->inv, err);
-	if (r < 0)
+	if (r < 0) {
+		pc->failed_at = xstrdup("/sys/bus/pci");
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_FAILED;
+	}
 	r = observe_vm(pc->vm, pc->inv, &pc->obs, err);
-	if (r < 0)
+	if (r < 0) {
+		pc->failed_at = xstrdup("host");
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
 	log_warnings(&pc->obs->warnings);
 	plan_make(pc->obs, &pc->pol, &pc->plan);
 	return 0;

@@ -29,6 +29,10 @@ struct plan_ctx {
 	struct observation *obs;
 	struct plan *plan;
 	struct plan_ctx_opts opts; /* as made */
+	/* when plan_ctx_make fails: what could not be used, as an id for a
+	 * problem ("/etc/pve/qemu-server/100.conf", "/etc/vfiohook.conf",
+	 * "VM 100 notes", "/sys/bus/pci", "host") */
+	char *failed_at;
 };
 
 enum {

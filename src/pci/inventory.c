@@ -572,6 +572,55 @@ int inventory_group_members(int group, struct strv *out)
 	return list_bdfs(path, out);
 }
 
+/* "NVIDIA Corporation" -> "NVIDIA", "Advanced Micro Devices, Inc. [AMD/ATI]"
+ * -> "AMD/ATI": the name people use for the company. */
+static char *short_vendor(const char *v)
+{
+	/* longer first: " Co., Ltd." before ", Ltd." */
+	static const char *const suffixes[] = {
+	    " Co., Ltd.", " Co., Ltd", " Co. Ltd.", " Co Ltd",	" Corporation",
+	    " Corp.",	  " Corp",     ", Inc.",    " Inc.",	" Inc",
+	    ", Ltd.",	  " Ltd.",     " Ltd",	    " Limited", " GmbH",
+	    " Co.",	  ",",
+	};
+	const char *lb = strrchr(v, '['), *rb = strrchr(v, ']');
+	char *s;
+	bool cut = true;
+
+	/* pci.ids writes the usual short name in brackets */
+	if (lb && rb > lb + 1 && rb[1] == '\0')
+		return xstrndup(lb + 1, (size_t)(rb - lb - 1));
+	s = xstrdup(v);
+	while (cut) {
+		size_t n = strlen(s);
+
+		cut = false;
+		for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+			size_t k = strlen(suffixes[i]);
+
+			if (n > k && !strcmp(s + n - k, suffixes[i])) {
+				s[n - k] = '\0';
+				cut = true;
+				break;
+			}
+		}
+	}
+	return s;
+}
+
+char *pdev_name(const struct pdev *d)
+{
+	_cleanup_free_ char *vendor =
+	    d->vendor_name ? short_vendor(d->vendor_name) : NULL;
+
+	if (vendor && d->device_name)
+		return xasprintf("%s %s", vendor, d->device_name);
+	if (d->class_name)
+		return vendor ? xasprintf("%s %s", vendor, d->class_name)
+			      : xstrdup(d->class_name);
+	return vendor ? xasprintf("%s device", vendor) : xstrdup("PCI device");
+}
+
 void pdev_free(struct pdev *d)
 {
 	if (!d)

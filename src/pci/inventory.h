@@ -107,6 +107,17 @@ int inventory_bars(struct inventory *inv, const char *bdf, struct pdev_bar out[6
  * sorted.  -ENOENT when the group does not exist. */
 int inventory_group_members(int group, struct strv *out);
 
+/*
+ * The device as lspci names it, with the vendor's company suffix dropped
+ * ("NVIDIA TU106 [GeForce RTX 2060]", "Intel I350 Gigabit Network
+ * Connection", "AMD/ATI Navi 10 [Radeon RX 5600 OEM/5600 XT / 5700/5700 XT]");
+ * a device pci.ids lacks by its vendor and class ("Samsung Electronics
+ * Non-Volatile memory controller"), or its class alone ("SATA controller");
+ * "PCI device" when nothing is known.  Needs the names (INV_NAMES).
+ * Allocated.
+ */
+char *pdev_name(const struct pdev *d);
+
 void pdev_free(struct pdev *d);
 DEFINE_CLEANUP_FUNC(struct pdev *, pdev_free)
 DEFINE_CLEANUP_FUNC(struct inventory *, inventory_close)

@@ -18,7 +18,8 @@ static void check(const struct policy *p)
 {
 	if ((unsigned)p->rebind > POLICY_REBIND_NEVER ||
 	    (unsigned)p->reset > POLICY_RESET_METHODS ||
-	    (unsigned)p->steal > POLICY_STEAL_FORCE)
+	    (unsigned)p->steal > POLICY_STEAL_FORCE ||
+	    (unsigned)p->log > POLICY_LOG_VERBOSE)
 		abort();
 	if ((p->reset == POLICY_RESET_METHODS) != (p->reset_methods != NULL))
 		abort();
@@ -46,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = policy_parse_file(buf, "/etc/vfiohook.conf", 105, &p, &err);
 	if (r < 0) {
 		if (!err || !strstr(err, "/etc/vfiohook.conf:") || p.reset_methods ||
-		    p.origin[0] || p.origin[1] || p.origin[2])
+		    p.origin[0] || p.origin[1] || p.origin[2] || p.origin[3])
 			abort();
 		free(err);
 		err = NULL;
@@ -59,6 +60,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(err);
 	}
 	check(&p);
+	/* the notes never bring in what weakens host safety */
+	if (p.origin[POLICY_KEY_STEAL] &&
+	    strstr(p.origin[POLICY_KEY_STEAL], "description") &&
+	    p.steal == POLICY_STEAL_FORCE)
+		abort();
+	if (p.origin[POLICY_KEY_REBIND] &&
+	    strstr(p.origin[POLICY_KEY_REBIND], "description") &&
+	    p.rebind == POLICY_REBIND_HOST)
+		abort();
 	policy_clear(&p);
 	free(buf);
 	return 0;

@@ -209,6 +209,71 @@ static void test_unknown_ids_have_no_names(void **state)
 	env_free(e);
 }
 
+/* Names as lspci gives them, the vendor's company suffix dropped; what
+ * pci.ids lacks by vendor and class, or class alone. */
+static void test_pdev_name(void **state)
+{
+	static const struct {
+		const char *vendor, *device, *cls, *want;
+	} cases[] = {
+	    {"NVIDIA Corporation", "TU106 [GeForce RTX 2060]",
+	     "VGA compatible controller", "NVIDIA TU106 [GeForce RTX 2060]"},
+	    {"Advanced Micro Devices, Inc. [AMD/ATI]", "Navi 10",
+	     "VGA compatible controller", "AMD/ATI Navi 10"},
+	    {"Samsung Electronics Co Ltd", NULL, "Non-Volatile memory controller",
+	     "Samsung Electronics Non-Volatile memory controller"},
+	    {"Realtek Semiconductor Co., Ltd.", "RTL8125 2.5GbE Controller", NULL,
+	     "Realtek Semiconductor RTL8125 2.5GbE Controller"},
+	    {"Red Hat, Inc.", "Virtio network device", NULL,
+	     "Red Hat Virtio network device"},
+	    {"Broadcom / LSI", "SAS3008", NULL, "Broadcom / LSI SAS3008"},
+	    {NULL, NULL, "SATA controller", "SATA controller"},
+	    {"Intel Corporation", NULL, NULL, "Intel device"},
+	    {NULL, NULL, NULL, "PCI device"},
+	};
+	struct pdev d = {0};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *n;
+
+		d.vendor_name = (char *)cases[i].vendor;
+		d.device_name = (char *)cases[i].device;
+		d.class_name = (char *)cases[i].cls;
+		n = pdev_name(&d);
+		assert_string_equal(n, cases[i].want);
+		free(n);
+	}
+}
+
+static void test_pdev_name_from_pci_ids(void **state)
+{
+	struct env *e =
+	    env_new("dev 0000:01:00.0 vendor=10de device=1f08 class=030000\n"
+		    "dev 0000:02:00.0 vendor=144d device=fffe class=010802\n"
+		    "dev 0000:03:00.0 vendor=f00d device=0001 class=010601\n");
+	struct pdev *d = NULL;
+	char *n;
+
+	(void)state;
+	assert_int_equal(inventory_get(e->inv, "0000:01:00.0", INV_NAMES, &d), 0);
+	n = pdev_name(d);
+	assert_string_equal(n, "NVIDIA TU106 [GeForce RTX 2060 Rev. A]");
+	free(n);
+	pdev_free(d);
+	assert_int_equal(inventory_get(e->inv, "0000:02:00.0", INV_NAMES, &d), 0);
+	n = pdev_name(d);
+	assert_string_equal(n, "Samsung Electronics Non-Volatile memory controller");
+	free(n);
+	pdev_free(d);
+	assert_int_equal(inventory_get(e->inv, "0000:03:00.0", INV_NAMES, &d), 0);
+	n = pdev_name(d);
+	assert_string_equal(n, "SATA controller");
+	free(n);
+	pdev_free(d);
+	env_free(e);
+}
+
 static void test_list_and_scan_sorted(void **state)
 {
 	struct env *e = env_new(
@@ -407,6 +472,8 @@ int main(void)
 	    cmocka_unit_test(test_bdf_parse),
 	    cmocka_unit_test(test_override_bridge_vfio_reset),
 	    cmocka_unit_test(test_unknown_ids_have_no_names),
+	    cmocka_unit_test(test_pdev_name),
+	    cmocka_unit_test(test_pdev_name_from_pci_ids),
 	    cmocka_unit_test(test_list_and_scan_sorted),
 	    cmocka_unit_test(test_group_members),
 	    cmocka_unit_test(test_malformed_tree_does_not_exit),

@@ -37,7 +37,8 @@ static struct obs_dev *add(struct observation *o, const char *bdf, int group,
 	return od;
 }
 
-static void use(struct obs_dev *od, enum usage_kind kind, const char *what, unsigned vmid)
+static struct usage_reason *use(struct obs_dev *od, enum usage_kind kind,
+				const char *what, unsigned vmid)
 {
 	struct usage_list *l = &od->usage;
 
@@ -46,7 +47,7 @@ static void use(struct obs_dev *od, enum usage_kind kind, const char *what, unsi
 	l->v[l->n].kind = kind;
 	l->v[l->n].what = xstrdup(what);
 	l->v[l->n].other_vmid = vmid;
-	l->n++;
+	return &l->v[l->n++];
 }
 
 static struct observation *obs_new(void)
@@ -226,6 +227,158 @@ static void test_problems_block(void **state)
 	observation_free(o);
 }
 
+/* What the host runs on is never taken: not by steal = force, and the
+ * refusal says what to do instead, without a word of force. */
+static void test_critical_never_forced(void **state)
+{
+	struct observation *o = obs_new();
+	struct obs_dev *nvme;
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:03:00.0", 7, "xhci_hcd", 0, -1);
+	nvme = add(o, "0000:04:00.0", 7, "nvme", -1, 0);
+	use(nvme, USAGE_MOUNT,
+	    "its disk nvme0n1 (partition nvme0n1p1) is mounted at /boot/efi", 0);
+	use(nvme, USAGE_MOUNT, "its disk nvme0n1 (partition nvme0n1p2) is mounted at /",
+	    0)
+	    ->critical = true;
+	use(add(o, "0000:05:00.0", 8, "igb", 1, -1), USAGE_NET_MASTER,
+	    "its network interface eno1 is a port of bridge vmbr0, which carries the node's own address",
+	    0)
+	    ->critical = true;
+	for (int force = 0; force < 2; force++) {
+		p = mkplan(o, force ? POLICY_STEAL_FORCE : POLICY_STEAL_SAFE);
+		assert_false(p->ok);
+		assert_int_equal(p->n_forced, 0);
+		assert_int_equal(p->devs[1].action, PLAN_REFUSE);
+		assert_int_equal(p->devs[1].why, PLAN_WHY_CRITICAL);
+		/* the critical use first, the other one after it */
+		assert_true(
+		    strstr(
+			p->devs[1].reason,
+			"the host cannot run without it: its disk nvme0n1 (partition nvme0n1p2) is mounted at /; also: ") ==
+		    p->devs[1].reason);
+		assert_non_null(strstr(p->devs[1].reason, "/boot/efi"));
+		assert_non_null(
+		    strstr(p->devs[1].reason, "move that card to another slot"));
+		assert_non_null(strstr(p->devs[1].reason, "ACS override is no fix"));
+		assert_null(strstr(p->devs[1].reason, "force"));
+		assert_null(strstr(p->devs[1].reason, "steal"));
+		/* the entry device itself: remove it, nothing else */
+		assert_int_equal(p->devs[2].action, PLAN_REFUSE);
+		assert_int_equal(p->devs[2].why, PLAN_WHY_CRITICAL);
+		assert_non_null(strstr(p->devs[2].reason, "remove hostpci1"));
+		assert_null(strstr(p->devs[2].reason, "force"));
+		plan_free(p);
+	}
+	observation_free(o);
+}
+
+/* Programs on the NVIDIA driver: unbinding under them hangs, so force does
+ * not take the GPU either; the refusal names them. */
+static void test_driver_clients_never_forced(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	use(add(o, "0000:01:00.0", 13, "nvidia", 0, -1), USAGE_NVIDIA_OPEN,
+	    "/dev/nvidiactl is open by nvidia-persistenced (pid 812); stop it: 'systemctl stop nvidia-persistenced'",
+	    0);
+	add(o, "0000:01:00.1", 13, "snd_hda_intel", -1, 0);
+	p = mkplan(o, POLICY_STEAL_FORCE);
+	assert_false(p->ok);
+	assert_int_equal(p->n_forced, 0);
+	assert_int_equal(p->devs[0].action, PLAN_REFUSE);
+	assert_int_equal(p->devs[0].why, PLAN_WHY_DRIVER_CLIENTS);
+	assert_non_null(strstr(p->devs[0].reason, "nvidia-persistenced (pid 812)"));
+	assert_non_null(strstr(p->devs[0].reason, "systemctl stop nvidia-persistenced"));
+	assert_null(strstr(p->devs[0].reason, "force"));
+	assert_int_equal(p->devs[1].action, PLAN_BIND);
+	assert_int_equal(p->devs[1].why, PLAN_WHY_NONE);
+	plan_free(p);
+	observation_free(o);
+}
+
+/* A keep entry in a bound entry's group is bound by Proxmox all the same:
+ * planned like a companion, and its reason says keep cannot protect it. */
+static void test_keep_in_bound_group(void **state)
+{
+	struct observation *o = obs_new();
+	struct obs_dev *od;
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:02:00.0", 15, "igb", 0, -1);
+	od = add(o, "0000:02:00.1", 15, "igb", 1, 0);
+	od->keep_lost = true;
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_true(p->ok);
+	assert_int_equal(p->devs[1].action, PLAN_BIND);
+	assert_non_null(strstr(p->devs[1].reason, "driver=keep cannot protect it here"));
+	assert_non_null(strstr(p->devs[1].reason, "0000:02:00.0 (hostpci0)"));
+	assert_non_null(strstr(p->devs[1].reason, "igb -> vfio-pci"));
+	plan_free(p);
+
+	use(od, USAGE_NET_MASTER, "its network interface eno2 is a port of bridge vmbr1",
+	    0);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_false(p->ok);
+	assert_int_equal(p->devs[1].action, PLAN_REFUSE);
+	assert_int_equal(p->devs[1].why, PLAN_WHY_HOST_USE);
+	assert_non_null(strstr(p->devs[1].reason,
+			       "shares IOMMU group 15 with 0000:02:00.0 (hostpci0)"));
+	assert_non_null(
+	    strstr(p->devs[1].reason, "driver=keep on hostpci1 cannot protect it here"));
+	plan_free(p);
+	observation_free(o);
+}
+
+/* Reasons never repeat the id printed before them; the class of each
+ * refusal is kept for the summary. */
+static void test_prefixes_and_classes(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	add(o, "0000:01:00.0", 13, "nvidia", 0, -1);
+	add(o, "0000:03:00.0", -1, "igb", 1, -1);
+	add(o, "0000:04:00.0", 16, "igb", 2, -1)->reserved_by = 101;
+	observation_add_problem(o, "device-missing", "hostpci3",
+				"hostpci3: no PCI device found for '%s'", "09:00");
+	observation_add_problem(o, "mapping-invalid", "hostpci1", "hostpci10: not mine");
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_string_equal(p->devs[0].reason, "nvidia -> vfio-pci");
+	assert_int_equal(p->devs[1].why, PLAN_WHY_NO_IOMMU);
+	assert_int_equal(p->devs[2].why, PLAN_WHY_OTHER_VM);
+	assert_string_equal(p->problems[0].message, "no PCI device found for '09:00'");
+	assert_int_equal(p->problems[0].kind, OBS_PROBLEM_DEVICE);
+	assert_string_equal(p->problems[1].message, "hostpci10: not mine");
+	assert_int_equal(p->problems[1].kind, OBS_PROBLEM_MAPPING);
+	assert_string_equal(p->problems[1].code, "mapping-invalid");
+	plan_free(p);
+	observation_free(o);
+}
+
+/* A running VM's devices are in use by it: said, not refused. */
+static void test_running_vm(void **state)
+{
+	struct observation *o = obs_new();
+	struct plan *p;
+
+	(void)state;
+	o->running_pid = 4242;
+	add(o, "0000:01:00.0", 13, "vfio-pci", 0, -1);
+	p = mkplan(o, POLICY_STEAL_SAFE);
+	assert_true(p->ok);
+	assert_int_equal(p->devs[0].action, PLAN_NONE);
+	assert_non_null(strstr(p->devs[0].reason, "in use by this VM, which is running"));
+	plan_free(p);
+	observation_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +389,11 @@ int main(void)
 	    cmocka_unit_test(test_conflicts_with_other_vms),
 	    cmocka_unit_test(test_keep_mdev_template_no_iommu),
 	    cmocka_unit_test(test_problems_block),
+	    cmocka_unit_test(test_critical_never_forced),
+	    cmocka_unit_test(test_driver_clients_never_forced),
+	    cmocka_unit_test(test_keep_in_bound_group),
+	    cmocka_unit_test(test_prefixes_and_classes),
+	    cmocka_unit_test(test_running_vm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,10 +17,10 @@
 static void assert_defaults(const struct policy *p)
 {
 	assert_int_equal(p->rebind, POLICY_REBIND_AUTO);
-	assert_false(p->log_verbose);
 	assert_int_equal(p->reset, POLICY_RESET_AUTO);
 	assert_null(p->reset_methods);
 	assert_int_equal(p->steal, POLICY_STEAL_SAFE);
+	assert_int_equal(p->log, POLICY_LOG_NORMAL);
 	assert_int_equal(p->start_timeout, 0);
 	for (int k = 0; k < POLICY_KEY_COUNT; k++)
 		assert_string_equal(policy_origin(p, (enum policy_key)k), "default");
@@ -33,6 +33,7 @@ static void test_defaults_and_names(void **state)
 	(void)state;
 	policy_defaults(&p);
 	assert_defaults(&p);
+	assert_string_equal(policy_rebind_name(POLICY_REBIND_AUTO), "auto");
 	assert_string_equal(policy_rebind_name(POLICY_REBIND_RESTORE), "restore");
 	assert_string_equal(policy_rebind_name(POLICY_REBIND_HOST), "host");
 	assert_string_equal(policy_rebind_name(POLICY_REBIND_NEVER), "never");
@@ -41,7 +42,10 @@ static void test_defaults_and_names(void **state)
 	assert_string_equal(policy_reset_name(POLICY_RESET_METHODS), "methods");
 	assert_string_equal(policy_steal_name(POLICY_STEAL_SAFE), "safe");
 	assert_string_equal(policy_steal_name(POLICY_STEAL_FORCE), "force");
+	assert_string_equal(policy_log_name(POLICY_LOG_NORMAL), "normal");
+	assert_string_equal(policy_log_name(POLICY_LOG_VERBOSE), "verbose");
 	assert_string_equal(policy_rebind_name((enum policy_rebind)9), "invalid");
+	assert_string_equal(policy_key_name(POLICY_KEY_LOG), "log");
 	assert_string_equal(policy_key_name(POLICY_KEY_RESET), "reset");
 	assert_string_equal(policy_rebind_name(POLICY_REBIND_AUTO), "auto");
 	assert_string_equal(policy_value(&p, POLICY_KEY_REBIND), "auto");
@@ -88,7 +92,8 @@ static const char *const sample =
 	"[vm 106]\r\n"                    /* 9 */
 	"rebind = NEVER\r\n"              /* 10 */
 	"[vm 105]\n"                      /* 11: the same section again */
-	"rebind = restore\n";             /* 12 */
+	"rebind = restore\n"              /* 12 */
+	"log = Verbose\n";                /* 13 */
 /* clang-format on */
 
 static void test_file_precedence(void **state)
@@ -109,6 +114,9 @@ static void test_file_precedence(void **state)
 	assert_string_equal(policy_origin(&p, POLICY_KEY_RESET), CONF ":3");
 	assert_int_equal(p.steal, POLICY_STEAL_FORCE);
 	assert_string_equal(policy_origin(&p, POLICY_KEY_STEAL), CONF ":4");
+	assert_int_equal(p.log, POLICY_LOG_VERBOSE);
+	assert_string_equal(policy_value(&p, POLICY_KEY_LOG), "verbose");
+	assert_string_equal(policy_origin(&p, POLICY_KEY_LOG), CONF ":13");
 	policy_clear(&p);
 
 	/* VM 106: [defaults] plus its own rebind (CRLF lines, any case) */
@@ -120,6 +128,7 @@ static void test_file_precedence(void **state)
 	assert_string_equal(policy_origin(&p, POLICY_KEY_RESET), CONF ":8");
 	assert_int_equal(p.steal, POLICY_STEAL_SAFE);
 	assert_string_equal(policy_origin(&p, POLICY_KEY_STEAL), "default");
+	assert_int_equal(p.log, POLICY_LOG_NORMAL);
 	policy_clear(&p);
 
 	/* VM 200: only [defaults] */
@@ -143,7 +152,7 @@ static void test_description_wins(void **state)
 	    policy_parse_description("Gaming VM\n"
 				     "  vfiohook: reset=pm,bus rebind=never\n"
 				     "\n"
-				     "vfiohook: steal=safe\n",
+				     "vfiohook: steal=safe log=verbose\n",
 				     105, &p, &err),
 	    0);
 	assert_null(err);
@@ -156,6 +165,15 @@ static void test_description_wins(void **state)
 	assert_int_equal(p.steal, POLICY_STEAL_SAFE);
 	assert_string_equal(policy_origin(&p, POLICY_KEY_STEAL),
 			    "VM 105 description line 4");
+	assert_int_equal(p.log, POLICY_LOG_VERBOSE);
+	assert_string_equal(policy_origin(&p, POLICY_KEY_LOG),
+			    "VM 105 description line 4");
+	/* rebind=auto and log=normal are fine from the notes too */
+	assert_int_equal(
+	    policy_parse_description("vfiohook: rebind=AUTO log=normal", 105, &p, &err),
+	    0);
+	assert_int_equal(p.rebind, POLICY_REBIND_AUTO);
+	assert_int_equal(p.log, POLICY_LOG_NORMAL);
 	/* a description setting reset=auto drops the method list */
 	assert_int_equal(policy_parse_description("vfiohook: reset=auto", 105, &p, &err),
 			 0);
@@ -256,6 +274,10 @@ static void test_bad_file(void **state)
 		   CONF ":2:", "bad value 'sometimes' for rebind");
 	expect_bad("[defaults]\nrebind = sometimes\n", false, "restore", "never");
 	expect_bad("[defaults]\nsteal = yes\n", false, CONF ":2:", "allowed: safe");
+	expect_bad("[defaults]\nlog = debug\n", false,
+		   CONF ":2:", "bad value 'debug' for log; allowed: normal");
+	expect_bad("[defaults]\nlog =\n", false, CONF ":2:", "no value for log");
+	expect_bad("[defaults]\nrebind = sometimes\n", false, "auto", "restore");
 	expect_bad("[defaults]\nreset = flr, warm\n", false,
 		   CONF ":2:", "unknown reset method 'warm'");
 	expect_bad("[defaults]\nreset = flr, warm\n", false,
@@ -313,13 +335,50 @@ static void test_bad_description(void **state)
 	expect_bad("vfiohook: =host\n", true, "VM 105 description line 1",
 		   "expected key=value");
 	expect_bad("vfiohook:\n", true, "VM 105 description line 1", "without settings");
-	expect_bad("vfiohook: steal=force\nvfiohook: steal=safe\n", true,
+	expect_bad("vfiohook: steal=safe\nvfiohook: steal=safe\n", true,
 		   "VM 105 description line 2",
 		   "already set at VM 105 description line 1");
 	expect_bad("vfiohook: reset=flr,flr\n", true, "VM 105 description line 1",
 		   "twice");
 	expect_bad("vfiohook: reset=\n", true, "VM 105 description line 1",
 		   "no value for reset");
+	expect_bad("vfiohook: log=loud\n", true, "VM 105 description line 1",
+		   "bad value 'loud' for log");
+}
+
+/* The notes are written by non-root users: what weakens host safety is
+ * refused there, with where it may be set instead. */
+static void test_description_trust(void **state)
+{
+	(void)state;
+	expect_bad("Router\nvfiohook: steal=force\n", true, "VM 105 description line 2",
+		   "steal=force may be set only in /etc/vfiohook.conf");
+	expect_bad("vfiohook: steal=FORCE\n", true, "under [vm 105]",
+		   "VM.Config.Options");
+	expect_bad("vfiohook: rebind=host\n", true, "VM 105 description line 1",
+		   "rebind=host may be set only in /etc/vfiohook.conf");
+	expect_bad("vfiohook: reset=flr rebind=Host\n", true, "under [vm 105]",
+		   "remove it from the notes");
+	/* the same values from root's file are fine */
+	{
+		struct policy p;
+		char *err = NULL;
+
+		policy_defaults(&p);
+		assert_int_equal(
+		    policy_parse_file("[vm 105]\nsteal = force\nrebind = host\n", CONF,
+				      105, &p, &err),
+		    0);
+		assert_int_equal(p.steal, POLICY_STEAL_FORCE);
+		assert_int_equal(p.rebind, POLICY_REBIND_HOST);
+		/* and the notes may make them safer again */
+		assert_int_equal(policy_parse_description(
+				     "vfiohook: steal=safe rebind=never", 105, &p, &err),
+				 0);
+		assert_int_equal(p.steal, POLICY_STEAL_SAFE);
+		assert_int_equal(p.rebind, POLICY_REBIND_NEVER);
+		policy_clear(&p);
+	}
 }
 
 static void test_load(void **state)
@@ -334,15 +393,17 @@ static void test_load(void **state)
 	assert_int_equal(policy_load(105, NULL, &p, &err), 0);
 	assert_defaults(&p);
 	policy_clear(&p);
-	assert_int_equal(policy_load(105, "vfiohook: steal=force", &p, &err), 0);
-	assert_int_equal(p.steal, POLICY_STEAL_FORCE);
+	assert_int_equal(policy_load(105, "vfiohook: steal=force", &p, &err), -EINVAL);
+	assert_non_null(strstr(err, "only in /etc/vfiohook.conf"));
+	free(err);
+	err = NULL;
 	policy_clear(&p);
 
 	/* the file under the root, then the description on top */
 	assert_int_equal(fx_file(fx, CONF, sample), 0);
-	assert_int_equal(policy_load(105, "vfiohook: rebind=host", &p, &err), 0);
+	assert_int_equal(policy_load(105, "vfiohook: rebind=never", &p, &err), 0);
 	assert_null(err);
-	assert_int_equal(p.rebind, POLICY_REBIND_HOST);
+	assert_int_equal(p.rebind, POLICY_REBIND_NEVER);
 	assert_string_equal(p.reset_methods, "flr bus");
 	assert_int_equal(p.steal, POLICY_STEAL_FORCE);
 	policy_clear(&p);
@@ -419,7 +480,7 @@ static void test_example_file(void **state)
 	policy_clear(&p);
 	/* other VMs: the [defaults] values, which are the built-in ones */
 	assert_int_equal(policy_parse_file(on, CONF, 200, &p, &err), 0);
-	assert_int_equal(p.rebind, POLICY_REBIND_RESTORE);
+	assert_int_equal(p.rebind, POLICY_REBIND_AUTO);
 	assert_int_equal(p.reset, POLICY_RESET_AUTO);
 	assert_int_equal(p.steal, POLICY_STEAL_SAFE);
 	assert_non_null(strstr(policy_origin(&p, POLICY_KEY_STEAL), CONF ":"));
@@ -437,6 +498,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_file),
 	    cmocka_unit_test(test_start_timeout),
 	    cmocka_unit_test(test_bad_description),
+	    cmocka_unit_test(test_description_trust),
 	    cmocka_unit_test(test_load),
 	    cmocka_unit_test(test_example_file),
 	};

@@ -113,9 +113,14 @@ static void test_root_partition_and_swap(void **state)
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].pid, 0);
 	assert_int_equal(l.v[i].other_vmid, 0);
-	assert_true(find(&l, USAGE_MOUNT, "partition nvme0n1p1", "/boot/efi") >= 0);
-	assert_true(
-	    find(&l, USAGE_SWAP, "partition nvme0n1p3) is in use as swap", NULL) >= 0);
+	assert_true(l.v[i].critical);
+	/* /boot/efi is the host's, but the host runs without it: not critical */
+	i = find(&l, USAGE_MOUNT, "partition nvme0n1p1", "/boot/efi");
+	assert_true(i >= 0);
+	assert_false(l.v[i].critical);
+	i = find(&l, USAGE_SWAP, "partition nvme0n1p3) is in use as swap", NULL);
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
 	assert_int_equal(l.n, 3);
 
 	/* the second, unmounted disk: not in use */
@@ -150,15 +155,17 @@ static void test_btrfs_root_by_source(void **state)
 		e->fx,
 		"mkdir /sys/fs/btrfs/features\n"
 		"mkdir /sys/fs/btrfs/0f3c-uuid/devices\n"
-		"link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 x\n"
+		"link /sys/fs/btrfs/0f3c-uuid/devices/nvme1n1p1 ../../../../devices/pci0000:06/0000:06:00.0/nvme/nvme1/nvme1n1/nvme1n1p1\n"
 		"link /sys/fs/btrfs/0f3c-uuid/devices/nvme0n1p2 ../../../../devices/pci0000:05/0000:05:00.0/nvme/nvme0/nvme0n1/nvme0n1p2\n"),
 	    0);
 	check(e, "0000:05:00.0", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(find(&l, USAGE_MOUNT,
-			 "partition nvme0n1p2) is a device of the mounted btrfs",
-			 "0f3c-uuid") >= 0);
+	assert_true(
+	    find(&l, USAGE_MOUNT,
+		 "partition nvme0n1p2) is a device of the btrfs filesystem 0f3c-uuid",
+		 "which is mounted at / (the host's root filesystem)") >= 0);
+	assert_true(l.v[0].critical);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -208,6 +215,7 @@ static void test_lvm_holder_on_sata(void **state)
 		&l, USAGE_HOLDER,
 		"its disk sda (partition sda3) is held by dm-0 (LVM volume pve-root), which is mounted at / (the host's root filesystem)",
 		NULL) >= 0);
+	assert_true(l.v[0].critical);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -232,6 +240,7 @@ static void test_holder_not_mounted_and_dm_swap(void **state)
 	assert_true(find(&l, USAGE_HOLDER,
 			 "its disk sdb is held by dm-0 (LVM volume pve-swap)",
 			 "which is in use as swap") >= 0);
+	assert_true(l.v[0].critical);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -256,6 +265,7 @@ static void test_zfs_member(void **state)
 	assert_true(find(&l, USAGE_ZFS,
 			 "partition nvme0n1p3) is a member of ZFS pool rpool",
 			 "mounted at / (the host's root filesystem)") >= 0);
+	assert_true(l.v[0].critical);
 	/* tank: a member of an exported pool (not mounted, not imported) */
 	check(e, "0000:06:00.0", &l);
 	assert_int_equal(l.n, 0);
@@ -263,12 +273,14 @@ static void test_zfs_member(void **state)
 	assert_int_equal(fx_spec(e->fx, "mkdir /proc/spl/kstat/zfs/tank\n"), 0);
 	check(e, "0000:06:00.0", &l);
 	assert_true(find(&l, USAGE_ZFS, "ZFS pool tank, which is imported", NULL) >= 0);
+	assert_false(l.v[0].critical);
 	usage_list_clear(&l);
 	env_free(e);
 }
 
 static void test_net_master_and_addresses(void **state)
 {
+	int i;
 	struct env *e = env_new(
 	    "dev 0000:03:00.0 vendor=8086 device=10d3 class=020000 group=5 driver=e1000e\n"
 	    "net 0000:03:00.0 eno1 master=vmbr0\n"
@@ -297,6 +309,8 @@ static void test_net_master_and_addresses(void **state)
 	assert_true(find(&l, USAGE_NET_MASTER,
 			 "its network interface eno1 is a port of bridge vmbr0",
 			 "Proxmox's management bridge is usually vmbr0") >= 0);
+	/* a bridge without the node's address or route: a host use, not critical */
+	assert_false(l.v[0].critical);
 
 	check(e, "0000:04:00.0", &l);
 	dump(&l);
@@ -311,12 +325,21 @@ static void test_net_master_and_addresses(void **state)
 	check(e, "0000:04:00.2", &l);
 	dump(&l);
 	assert_int_equal(l.n, 1);
-	assert_true(
-	    find(&l, USAGE_NET_ADDR, "eno4 has an address in 192.168.0.0/24", NULL) >= 0);
+	i = find(&l, USAGE_NET_ADDR, "eno4 has an address in 192.168.0.0/24",
+		 "it carries the host's default route (via 192.168.0.1)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
 
-	/* a route through a gateway only says nothing about an address */
+	/* no address seen, but the default route goes out there: the host's
+	 * way out, critical */
 	check(e, "0000:04:00.3", &l);
-	assert_int_equal(l.n, 0);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_ADDR,
+		 "eno5 (link down) carries the host's default route (via 10.0.0.1)",
+		 NULL);
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -466,10 +489,11 @@ static void test_vfio_group_open(void **state)
 	assert_int_equal(l.v[i].pid, 4242);
 	assert_int_equal(l.n, 1); /* /dev/vfio/vfio (the container) is no group */
 
-	/* a QEMU that is not Proxmox's: no VM id */
+	/* a QEMU that is not Proxmox's: no VM id; comm is cut at 15
+	 * characters, the program's own name is not */
 	check(e, "0000:02:00.0", &l);
 	dump(&l);
-	i = find(&l, USAGE_VFIO_OPEN, "open by qemu-system-x86 (pid 5000)", NULL);
+	i = find(&l, USAGE_VFIO_OPEN, "open by qemu-system-x86_64 (pid 5000)", NULL);
 	assert_true(i >= 0);
 	assert_int_equal(l.v[i].other_vmid, 0);
 	assert_int_equal(l.n, 1);
@@ -492,6 +516,302 @@ static void test_vfio_group_open(void **state)
 	assert_int_equal(usage_check_vfio_group(e->u, 15, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(usage_check_vfio_group(e->u, -1, &l), -EINVAL);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
+/* The root filesystem on dm-crypt on a partition, on md RAID, and swap on
+ * LVM and in a swap file: everything below / or swap is critical. */
+static void test_critical_chains(void **state)
+{
+	struct env *e = env_new(
+	    "dev 0000:00:17.0 vendor=8086 device=a352 class=010601 group=8 driver=ahci\n"
+	    "block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda 8:0\n"
+	    "block 0000:00:17.0 ata1/host0/target0:0:0/0:0:0:0/block/sda/sda2 8:2\n"
+	    "holder sda2 dm-0\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/name luks-root\\n\n"
+	    "file /sys/devices/virtual/block/dm-0/dm/uuid CRYPT-LUKS2-abc-luks-root\\n\n"
+	    "holder dm-0 dm-1\n"
+	    "file /sys/devices/virtual/block/dm-1/dev 253:1\\n\n"
+	    "file /sys/devices/virtual/block/dm-1/dm/name vg0-root\\n\n"
+	    "file /sys/devices/virtual/block/dm-1/dm/uuid LVM-xyz\\n\n"
+	    "dev 0000:02:00.0 vendor=1000 device=0097 class=010700 group=9 driver=mpt3sas\n"
+	    "block 0000:02:00.0 host1/target1:0:0/1:0:0:0/block/sdb 8:16\n"
+	    "block 0000:02:00.0 host1/target1:0:0/1:0:0:0/block/sdb/sdb1 8:17\n"
+	    "holder sdb1 md0\n"
+	    "mkdir /sys/devices/virtual/block/md0/md\n"
+	    "file /sys/devices/virtual/block/md0/dev 9:0\\n\n"
+	    "dev 0000:03:00.0 vendor=144d device=a808 class=010802 group=10 driver=nvme\n"
+	    "block 0000:03:00.0 nvme/nvme0/nvme0n1 259:0\n"
+	    "dev 0000:04:00.0 vendor=144d device=a808 class=010802 group=11 driver=nvme\n"
+	    "block 0000:04:00.0 nvme/nvme1/nvme1n1 259:1\n",
+	    "22 1 253:1 / / rw shared:1 - ext4 /dev/mapper/vg0-root rw\n"
+	    "23 22 9:0 / /srv rw shared:2 - xfs /dev/md0 rw\n"
+	    "24 22 259:0 / /data rw shared:3 - ext4 /dev/nvme0n1 rw\n"
+	    "25 22 259:1 / /scratch rw shared:4 - ext4 /dev/nvme1n1 rw\n",
+	    "Filename\tType\tSize\tUsed\tPriority\n"
+	    "/data/swap\\040file\tfile\t1000\t0\t-2\n");
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	/* root on LVM on dm-crypt on sda2 */
+	check(e, "0000:00:17.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(
+	    &l, USAGE_HOLDER, "sda2) is held by dm-0 (encrypted volume luks-root)",
+	    "is held by dm-1 (LVM volume vg0-root), which is mounted at / (the host's root filesystem)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* md0 mounted at /srv: the host's, but not critical */
+	check(e, "0000:02:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_HOLDER, "sdb1) is held by md0 (software RAID)",
+		 "which is mounted at /srv");
+	assert_true(i >= 0);
+	assert_false(l.v[i].critical);
+	/* a swap file (its name escaped in /proc/swaps) on /data */
+	check(e, "0000:03:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 2);
+	assert_false(
+	    l.v[find(&l, USAGE_MOUNT, "nvme0n1 is mounted at /data", NULL)].critical);
+	i = find(&l, USAGE_SWAP, "nvme0n1 holds the active swap file /data/swap file",
+		 NULL);
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* /scratch holds no swap file: a prefix of /data is not enough */
+	check(e, "0000:04:00.0", &l);
+	assert_int_equal(l.n, 1);
+	assert_false(l.v[0].critical);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
+/* The node's own network: the address its name resolves to (the caller
+ * says which), on the bridge a NIC is a port of, or on a bond below it;
+ * an IPv6 default route. */
+static void test_node_network(void **state)
+{
+	struct env *e = env_new(
+	    "dev 0000:03:00.0 vendor=8086 device=1521 class=020000 group=5 driver=igb\n"
+	    "net 0000:03:00.0 eno1 master=vmbr0\n"
+	    "dev 0000:03:00.1 vendor=8086 device=1521 class=020000 group=6 driver=igb\n"
+	    "net 0000:03:00.1 eno2 master=vmbr1\n"
+	    "dev 0000:04:00.0 vendor=8086 device=1521 class=020000 group=7 driver=igb\n"
+	    "net 0000:04:00.0 enp4s0 master=bond0\n"
+	    "mkdir /sys/devices/virtual/net/bond0/bonding\n"
+	    "link /sys/devices/virtual/net/bond0/master ../vmbr2\n"
+	    "mkdir /sys/devices/virtual/net/vmbr2/bridge\n"
+	    "dev 0000:05:00.0 vendor=8086 device=1521 class=020000 group=8 driver=igb\n"
+	    "net 0000:05:00.0 eno5\n"
+	    "file /proc/net/route Iface\\tDestination\\tGateway \\tFlags\\tRefCnt\\tUse\\tMetric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
+	    "vmbr0\\t0001A8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "vmbr1\\t0002A8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "vmbr2\\t0000000A\\t00000000\\t0001\\t0\\t0\\t0\\t000000FF\\t0\\t0\\t0\\n\n"
+	    "file /proc/net/ipv6_route "
+	    "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eno5\\n"
+	    "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\\n\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	usage_add_node_address(e->u, "192.168.1.10", "pve1 in /etc/hosts");
+	usage_add_node_address(e->u, "10.0.0.5",
+			       "ring0_addr of pve1 in /etc/pve/corosync.conf");
+	usage_add_node_address(e->u, "192.168.1.10", "a second source");
+	usage_add_node_address(e->u, "not-an-address", "ignored");
+	check(e, "0000:03:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_MASTER, "eno1 is a port of bridge vmbr0, which carries",
+		 "the node's own address 192.168.1.10 (pve1 in /etc/hosts)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* vmbr1 has an address, but not the node's: a host use, not critical */
+	check(e, "0000:03:00.1", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	assert_false(l.v[0].critical);
+	assert_null(strstr(l.v[0].what, "carries"));
+	/* the corosync network on a bridge above a bond */
+	check(e, "0000:04:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(
+	    &l, USAGE_NET_MASTER,
+	    "enp4s0 is a member of bond bond0, which is a port of bridge vmbr2, which carries",
+	    "10.0.0.5 (ring0_addr of pve1 in /etc/pve/corosync.conf)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* the IPv6 default route (lo's unreachable default does not count) */
+	check(e, "0000:05:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_ADDR,
+		 "eno5 (link up) carries the host's default route (via fe80::1)", NULL);
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
+/* The management network on a VLAN interface above the bridge (a
+ * VLAN-aware vmbr0 with vmbr0.10 carrying the node's address), or right on
+ * the NIC (eno3.20 with the default route): found through upper_ links. */
+static void test_node_network_on_vlan(void **state)
+{
+	struct env *e = env_new(
+	    "dev 0000:03:00.0 vendor=8086 device=1521 class=020000 group=5 driver=igb\n"
+	    "net 0000:03:00.0 eno1 master=vmbr0\n"
+	    "mkdir /sys/devices/virtual/net/vmbr0.10\n"
+	    "link /sys/devices/virtual/net/vmbr0/upper_vmbr0.10 ../vmbr0.10\n"
+	    "dev 0000:06:00.0 vendor=8086 device=1521 class=020000 group=6 driver=igb\n"
+	    "net 0000:06:00.0 eno3\n"
+	    "mkdir /sys/devices/virtual/net/eno3.20\n"
+	    "link /sys/devices/pci0000:06/0000:06:00.0/net/eno3/upper_eno3.20 ../../../../virtual/net/eno3.20\n"
+	    "dev 0000:07:00.0 vendor=8086 device=1521 class=020000 group=7 driver=igb\n"
+	    "net 0000:07:00.0 eno4 master=vmbr1\n"
+	    "mkdir /sys/devices/virtual/net/vmbr1.30\n"
+	    "link /sys/devices/virtual/net/vmbr1/upper_vmbr1.30 ../vmbr1.30\n"
+	    "file /proc/net/route Iface\\tDestination\\tGateway \\tFlags\\tRefCnt\\tUse\\tMetric\\tMask\\t\\tMTU\\tWindow\\tIRTT\\n"
+	    "vmbr0.10\\t000AA8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "vmbr1.30\\t001EA8C0\\t00000000\\t0001\\t0\\t0\\t0\\t00FFFFFF\\t0\\t0\\t0\\n"
+	    "eno3.20\\t00000000\\t0114A8C0\\t0003\\t0\\t0\\t0\\t00000000\\t0\\t0\\t0\\n\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	usage_add_node_address(e->u, "192.168.10.5", "pve1 in /etc/hosts");
+	check(e, "0000:03:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_MASTER,
+		 "eno1 is a port of bridge vmbr0; vmbr0.10 above it carries",
+		 "the node's own address 192.168.10.5 (pve1 in /etc/hosts)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	check(e, "0000:06:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NET_MASTER, "eno3 has eno3.20 above it, which carries",
+		 "the host's default route (via 192.168.20.1)");
+	assert_true(i >= 0);
+	assert_true(l.v[i].critical);
+	/* a VLAN with an address that is not the node's: no more than before */
+	check(e, "0000:07:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	assert_false(l.v[0].critical);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
+#define NV_SPEC                                                                          \
+	"dev 0000:01:00.0 vendor=10de device=1f08 class=030000 group=13 driver=nvidia\n" \
+	"dev 0000:01:00.1 vendor=10de device=10f9 class=040300 group=13 driver=snd_hda_intel\n"
+
+/* A GPU the host's nvidia driver serves, alone: its node and the shared ones. */
+static void test_nvidia_one_gpu(void **state)
+{
+	struct env *e = env_new(
+	    NV_SPEC
+	    "file /proc/driver/nvidia/gpus/0000:01:00.0/information Model: \\t\\t NVIDIA GeForce RTX 2060\\nIRQ:   \\t\\t 139\\nBus Location: \\t 0000:01:00.0\\nDevice Minor: \\t 0\\nGPU Excluded:\\t No\\n\n"
+	    "proc 812 nvidia-persiste /usr/bin/nvidia-persistenced --user nvidia-persistenced\n"
+	    "fd 812 3 /dev/nvidiactl\n"
+	    "fd 812 4 /dev/nvidia0\n"
+	    "proc 900 Plex /usr/lib/plexmediaserver/Plex\n"
+	    "file /proc/900/comm Plex Transcoder\\n\n"
+	    "fd 900 7 /dev/nvidia-uvm\n"
+	    "file /proc/900/cgroup 0::/system.slice/plexmediaserver.service\\n\n"
+	    "proc 950 jellyfin-ffmpeg /usr/lib/jellyfin-ffmpeg/ffmpeg\n"
+	    "fd 950 5 /dev/nvidia-modeset\n"
+	    "file /proc/950/cgroup 0::/lxc/104/ns/system.slice/jellyfin.service\\n\n"
+	    "proc 960 bash /bin/bash\n"
+	    "fd 960 1 /dev/null\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	check(e, "0000:01:00.0", &l);
+	dump(&l);
+	/* persistenced once (it holds two nodes), Plex, the container */
+	assert_int_equal(l.n, 3);
+	i = find(
+	    &l, USAGE_NVIDIA_OPEN,
+	    "its NVIDIA device node /dev/nvidia0 is open by nvidia-persistenced (pid 812)",
+	    "'systemctl stop nvidia-persistenced'");
+	assert_true(i >= 0);
+	assert_int_equal(l.v[i].pid, 812);
+	assert_false(l.v[i].critical);
+	assert_true(
+	    find(
+		&l, USAGE_NVIDIA_OPEN,
+		"/dev/nvidia-uvm (the NVIDIA driver's shared node; this is the host's only GPU on the nvidia driver) is open by Plex Transcoder (pid 900)",
+		"stop it: 'systemctl stop plexmediaserver'") >= 0);
+	assert_true(
+	    find(&l, USAGE_NVIDIA_OPEN, "/dev/nvidia-modeset",
+		 "it runs in container 104: stop the container ('pct stop 104')") >= 0);
+	/* the audio function is not on the nvidia driver */
+	check(e, "0000:01:00.1", &l);
+	assert_int_equal(l.n, 0);
+	usage_list_clear(&l);
+	env_free(e);
+}
+
+/* Two GPUs on the nvidia driver: the shared nodes say nothing about which;
+ * the minor comes from the information file, else from the driver's order. */
+static void test_nvidia_two_gpus(void **state)
+{
+	struct env *e = env_new(
+	    NV_SPEC
+	    "dev 0000:02:00.0 vendor=10de device=2204 class=030000 group=14 driver=nvidia\n"
+	    "file /proc/driver/nvidia/gpus/0000:01:00.0/information Model: \\t\\t A\\nDevice Minor: \\t 1\\n\n"
+	    "file /proc/driver/nvidia/gpus/0000:02:00.0/information Model: \\t\\t B\\nDevice Minor: \\t 0\\n\n"
+	    "proc 812 nvidia-persiste /usr/bin/nvidia-persistenced\n"
+	    "fd 812 3 /dev/nvidiactl\n"
+	    "proc 900 ffmpeg ffmpeg -hwaccel cuda\n"
+	    "fd 900 3 /dev/nvidiactl\n"
+	    "fd 900 4 /dev/nvidia1\n"
+	    "file /proc/900/cgroup 0::/system.slice/docker-1234.scope\\n\n",
+	    NULL, NULL);
+	struct usage_list l = {0};
+	int i;
+
+	(void)state;
+	/* 02:00.0 is minor 0: nobody has /dev/nvidia0 open */
+	check(e, "0000:02:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 0);
+	/* 01:00.0 is minor 1 (the information file says so) */
+	check(e, "0000:01:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	i = find(&l, USAGE_NVIDIA_OPEN,
+		 "its NVIDIA device node /dev/nvidia1 is open by ffmpeg (pid 900)",
+		 "it runs in a Docker container");
+	assert_true(i >= 0);
+	/* without the information files: the order the driver lists them */
+	assert_int_equal(
+	    fx_spec(
+		e->fx,
+		"file /proc/driver/nvidia/gpus/0000:01:00.0/information Model: A\\n\n"
+		"file /proc/driver/nvidia/gpus/0000:02:00.0/information Model: B\\n\n"),
+	    0);
+	usage_close(e->u);
+	assert_int_equal(usage_open(&e->u), 0);
+	check(e, "0000:01:00.0", &l);
+	assert_int_equal(l.n, 0); /* minor 0 now, open by nobody */
+	check(e, "0000:02:00.0", &l);
+	dump(&l);
+	assert_int_equal(l.n, 1);
+	assert_true(find(&l, USAGE_NVIDIA_OPEN, "/dev/nvidia1 is open by ffmpeg", NULL) >=
+		    0);
 	usage_list_clear(&l);
 	env_free(e);
 }
@@ -595,6 +915,11 @@ int main(void)
 	    cmocka_unit_test(test_lvm_holder_on_sata),
 	    cmocka_unit_test(test_holder_not_mounted_and_dm_swap),
 	    cmocka_unit_test(test_zfs_member),
+	    cmocka_unit_test(test_critical_chains),
+	    cmocka_unit_test(test_node_network),
+	    cmocka_unit_test(test_node_network_on_vlan),
+	    cmocka_unit_test(test_nvidia_one_gpu),
+	    cmocka_unit_test(test_nvidia_two_gpus),
 	    cmocka_unit_test(test_net_master_and_addresses),
 	    cmocka_unit_test(test_bond_below_bridge),
 	    cmocka_unit_test(test_console),

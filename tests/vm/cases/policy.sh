@@ -4,14 +4,16 @@
 # The policy keys on the real kernel (the write paths the other cases do not
 # take):
 #   rebind = never   post-stop leaves the device on vfio-pci
-#   rebind = host    (from the VM's notes) a device that was on vfio-pci
-#                    before goes to the kernel's choice of host driver
+#   rebind = host    ([vm 111] in /etc/vfiohook.conf: the notes may not say
+#                    it) a device that was on vfio-pci before goes to the
+#                    kernel's choice of host driver
 #   reset = flr      the chosen method is used, then reset_method is what it
 #                    was; with rebind = restore nvme0n1 comes back
 #   reset = acpi     a method the device lacks: said, and the device (which
 #                    still answers) is given back all the same
-#   steal = force    (from /etc/vfiohook.conf) a group holding a mounted
-#                    disk is taken, loudly, and given back at post-stop
+#   steal = force    ([vm 114] in /etc/vfiohook.conf; from the notes it is
+#                    refused) a group holding a mounted disk is taken,
+#                    loudly, and given back at post-stop
 #
 # rig-topology: all
 set -uo pipefail
@@ -38,8 +40,9 @@ check_match "post-stop says why it stays" "$VH_ERR" "stays on vfio-pci \(rebind 
 check_eq "$E1 still on vfio-pci with its override" "$(drv $E1) $(ovr $E1)" "vfio-pci vfio-pci"
 check_journal_gone "journal 110 removed" 110
 
-section "rebind = host (from VM 111's notes): the device was on vfio-pci before"
-vm_conf 111 "#Router" "#vfiohook%3A rebind=host" "hostpci0: 0000:01:00.0"
+section "rebind = host ([vm 111]): the device was on vfio-pci before"
+printf '[vm 111]\nrebind = host\n' >/etc/vfiohook.conf
+vm_conf 111 "#Router" "hostpci0: 0000:01:00.0"
 vh plan 111 --json
 check_eq "plan 111: $E1 needs nothing" \
 	"$(jq_py "$VH_OUT" '[d["action"] for d in j["devices"]]')" '["none"]'
@@ -77,12 +80,20 @@ check_eq "$NVME back on nvme" "$(drv $NVME) $(ovr $NVME)" "nvme (null)"
 check_eq "reset_method unchanged" "$(cat "$SYS/$NVME/reset_method")" "$NVME_METHODS"
 
 section "steal = force: VM 114 takes a group that holds a mounted disk"
-printf '[vm 114]\nsteal = force\nrebind = restore\n' >/etc/vfiohook.conf
+rm -f /etc/vfiohook.conf
 mkdir -p $MNT
 modprobe ext4 2>&1 | indent
 mkfs.ext4 -q -F /dev/vda 2>&1 | indent
 mount -t ext4 /dev/vda $MNT 2>&1 | indent
 check "vda mounted on $MNT" mountpoint -q $MNT
+vm_conf 114 "#vfiohook%3A steal=force" "hostpci0: 0000:05:01.0"
+vh 114 pre-start
+check_eq "steal=force from the notes: pre-start 114 exits 2" "$VH_RC" 2
+check_match "it says where force may be set" "$VH_ERR" "only in /etc/vfiohook.conf"
+check_eq "$E1000 and $VBLK untouched" "$(drv $E1000) $(drv $VBLK)" "e1000 virtio-pci"
+# rebind = restore: the disk's controller goes back after the VM (by
+# default a storage controller stays on vfio-pci)
+printf '[vm 114]\nsteal = force\nrebind = restore\n' >/etc/vfiohook.conf
 vm_conf 114 "hostpci0: 0000:05:01.0"
 vh plan 114
 check_match "the plan names the mounted disk" "$VH_OUT" "steal=force.*vda.*$MNT"
