@@ -14,7 +14,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libpci json-c libkmod
+PKGS := libpci json-c libkmod libcurl libssl libcrypto
 
 CFLAGS ?= -O2 -g
 WARNFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \

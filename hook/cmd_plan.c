@@ -9,6 +9,7 @@
 
 #include "base/ids.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "cli.h"
 #include "engine/prepare.h"
 
@@ -24,11 +25,19 @@ int cmd_plan(struct cli *c)
 		    "usage: vfiohook plan VMID (VMID is a positive number such as 100)");
 		return EXIT_USAGE;
 	}
-	r = plan_ctx_make(&pc, vmid, &err);
-	if (r < 0) {
-		log_err("%s", err);
-		r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;
+	if (streq(c->source, "api")) {
+		/* --source api: the same plan from the API's config and mappings */
+		r = api_plan_ctx(&pc, vmid, &err);
+		if (r != EXIT_OK && err)
+			log_err("%s", err);
 	} else {
+		r = plan_ctx_make(&pc, vmid, &err);
+		if (r < 0) {
+			log_err("%s", err);
+			r = r == PLAN_CTX_BAD_INPUT ? EXIT_USAGE : EXIT_REFUSED;
+		}
+	}
+	if (r == EXIT_OK) {
 		if (c->json) {
 			json_object *o = plan_to_json(&pc);
 			json_print(o);

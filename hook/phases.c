@@ -487,6 +487,30 @@ out:
 	return r;
 }
 
+/*
+ * Issue 11 (chaining): undo a completed pre-start of vmid because the
+ * chained hookscript failed; called from hook_chain() without the lock.
+ */
+static void undo_pre_start(unsigned vmid)
+{
+	struct journal *j = NULL;
+	struct policy pol;
+	_cleanup_free_ char *err = NULL;
+	int fd = -1;
+
+	if (lock_global(&fd, &err) < 0) {
+		log_err("%s", err);
+		return;
+	}
+	if (journal_load(vmid, &j, &err) == 0) {
+		load_policy(vmid, &pol);
+		roll_back(j, &pol);
+		policy_clear(&pol);
+		journal_free(j);
+	}
+	lock_release(fd);
+}
+
 int hook_run(struct cli *c, unsigned vmid, const char *phase)
 {
 	_cleanup_free_ char *err = NULL;
@@ -494,7 +518,8 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 
 	if (streq(phase, "post-start") || streq(phase, "pre-stop")) {
 		log_debug("VM %u: %s: nothing to do", vmid, phase);
-		return EXIT_OK;
+		r = EXIT_OK;
+		goto chain;
 	}
 	if (!c->dry_run && lock_global(&fd, &err) < 0) {
 		log_err("%s", err);
@@ -506,7 +531,9 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 		r = release(vmid, "post-stop", false, c->dry_run);
 	if (fd >= 0)
 		lock_release(fd);
-	return r;
+chain:
+	/* issue 11: the VM's former hookscript (policy chain) runs after our work */
+	return hook_chain(c, vmid, phase, r, undo_pre_start);
 }
 
 int cmd_release(struct cli *c)

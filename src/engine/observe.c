@@ -134,13 +134,16 @@ static int add_dev(struct observation *obs, struct inventory *inv, const char *b
 	return 0;
 }
 
-/* Resolve every hostpci entry to devices, in entry order. */
+/* Resolve every hostpci entry to devices, in entry order; given_maps NULL:
+ * read MAPPING_FILE when an entry names a mapping. */
 static int resolve_entries(struct observation *obs, struct vm *vm,
-			   const struct reservations *res, struct named **out,
+			   const struct reservations *res,
+			   const struct mapping_cfg *given_maps, struct named **out,
 			   size_t *n_out, char **err)
 {
 	struct strv present = {0}; /* the devices the ids can name, probed */
-	struct mapping_cfg *maps = NULL;
+	struct mapping_cfg *own_maps = NULL;
+	const struct mapping_cfg *maps = given_maps;
 	struct strv taken = {0};
 	struct named *nv = NULL;
 	size_t n = 0;
@@ -158,9 +161,10 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 			const struct pci_mapping *m;
 
 			if (!maps) {
-				r = mapping_read(&maps, err);
+				r = mapping_read(&own_maps, err);
 				if (r < 0)
 					goto out;
+				maps = own_maps;
 			}
 			m = mapping_find(maps, h->mapping);
 			for (size_t k = 0; m && k < m->n_maps; k++) {
@@ -215,7 +219,7 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 		}
 	}
 out:
-	mapping_free(maps);
+	mapping_free(own_maps);
 	strv_clear(&taken);
 	strv_clear(&present);
 	*out = nv;
@@ -224,6 +228,12 @@ out:
 }
 
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
+{
+	return observe_vm_maps(vm, inv, NULL, out, err);
+}
+
+int observe_vm_maps(struct vm *vm, struct inventory *inv, const struct mapping_cfg *maps,
+		    struct observation **out, char **err)
 {
 	struct observation *obs = xcalloc(1, sizeof(*obs));
 	struct reservations *res = NULL;
@@ -240,7 +250,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	r = reservation_read(&res, err);
 	if (r < 0)
 		goto fail;
-	r = resolve_entries(obs, vm, res, &nv, &n_named, err);
+	r = resolve_entries(obs, vm, res, maps, &nv, &n_named, err);
 	if (r < 0)
 		goto fail;
 

@@ -17,6 +17,7 @@ struct plan_ctx {
 	struct inventory *inv;
 	struct observation *obs;
 	struct plan *plan;
+	struct mapping_cfg *maps; /* given to plan_ctx_make_from, or NULL */
 };
 
 enum {
@@ -27,6 +28,11 @@ enum {
 /* Load and plan VM vmid.  Returns 0, or PLAN_CTX_BAD_INPUT / PLAN_CTX_FAILED
  * with *err saying why; *pc is freed with plan_ctx_free() in every case. */
 int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err);
+/* The same for a VM config and PCI mappings read elsewhere (the API: pve/
+ * apiconf.h); takes ownership of vm and maps (NULL: read pci.cfg) also on
+ * error. */
+int plan_ctx_make_from(struct plan_ctx *pc, struct vm *vm, struct mapping_cfg *maps,
+		       char **err);
 void plan_ctx_free(struct plan_ctx *pc);
 
 #endif
