@@ -267,7 +267,7 @@ static void check_vm(struct cc *x, const struct api_vm *vm, const struct vmconf 
 	struct cand cand = {0};
 	struct strv maps = {0}, ha_nodes = {0};
 	_cleanup_free_ char *err = NULL, *chain = NULL;
-	bool managed = false, restricted = false, ok = true;
+	bool managed = false, restricted = false;
 	struct policy pol;
 	size_t before = x->out->n;
 
@@ -314,20 +314,22 @@ static void check_vm(struct cc *x, const struct api_vm *vm, const struct vmconf 
 		chain = xstrdup(pol.chain);
 	policy_clear(&pol);
 	for (size_t i = 0; i < cand.node.n; i++) {
-		ok &= check_volume(x, vm->vmid, volid, cand.node.v[i], cand.why.v[i],
-				   false);
-		if (chain)
-			ok &= check_volume(x, vm->vmid, chain, cand.node.v[i],
-					   cand.why.v[i], true);
-		if (streq(cand.node.v[i], host_node())) {
+		bool here = streq(cand.node.v[i], host_node());
+
+		/* on this node, what the API lists is also checked as a file */
+		if (check_volume(x, vm->vmid, volid, cand.node.v[i], cand.why.v[i],
+				 false) &&
+		    here)
 			check_local(x, vm->vmid, volid,
 				    "cluster-hookscript-not-executable");
-			if (chain)
-				check_local(x, vm->vmid, chain,
-					    "cluster-hookscript-not-executable");
-		}
+		if (chain &&
+		    check_volume(x, vm->vmid, chain, cand.node.v[i], cand.why.v[i],
+				 true) &&
+		    here)
+			check_local(x, vm->vmid, chain,
+				    "cluster-hookscript-not-executable");
 	}
-	if (ok && x->out->n == before) {
+	if (x->out->n == before) {
 		_cleanup_free_ char *list = xstrdup("");
 
 		for (size_t i = 0; i < cand.node.n; i++) {

@@ -122,6 +122,20 @@ static int recorded_chain(unsigned vmid, char **chain)
 	return 0;
 }
 
+/* "iso,vztmpl,backup," : the storage's content list, for pvesm set --content */
+static char *content_list(const struct pve_storage *s)
+{
+	char *list = xstrdup("");
+
+	for (size_t i = 0; s && i < s->content.n; i++) {
+		char *l = xasprintf("%s%s,", list, s->content.v[i]);
+
+		free(list);
+		list = l;
+	}
+	return list;
+}
+
 /*
  * The storage for the hookscript: --storage, else `local` when it has
  * snippets, else the first storage on this node that has them.  Logs why
@@ -144,11 +158,14 @@ static const struct pve_storage *pick_storage(const struct storage_cfg *cfg,
 			log_err(
 			    "storage '%s' (type %s) has no file system path, so it cannot hold a hookscript; use a directory storage such as local",
 			    want, s->type);
-		else if (!storage_has_content(s, "snippets"))
+		else if (!storage_has_content(s, "snippets")) {
+			_cleanup_free_ char *list = content_list(s);
+
+			/* pvesm set --content replaces the list: keep what it has */
 			log_err(
-			    "storage '%s' does not have the content type 'snippets'; enable it with 'pvesm set %s --content <its current list>,snippets' (or Datacenter > Storage > %s > Content), then run this again",
-			    want, want, want);
-		else if (!storage_on_node(s, host_node()))
+			    "storage '%s' does not have the content type 'snippets'; enable it with 'pvesm set %s --content %ssnippets' (or Datacenter > Storage > %s > Content), then run this again",
+			    want, want, list, want);
+		} else if (!storage_on_node(s, host_node()))
 			log_err(
 			    "storage '%s' is %s on node %s; pick another with --storage",
 			    want, s->disabled ? "disabled" : "not available",
@@ -169,15 +186,8 @@ static const struct pve_storage *pick_storage(const struct storage_cfg *cfg,
 	}
 	s = storage_find(cfg, "local");
 	{
-		_cleanup_free_ char *list = xstrdup("");
+		_cleanup_free_ char *list = content_list(s);
 
-		/* pvesm set --content replaces the list: keep what local has */
-		for (size_t i = 0; s && i < s->content.n; i++) {
-			char *l = xasprintf("%s%s,", list, s->content.v[i]);
-
-			free(list);
-			list = l;
-		}
 		log_err(
 		    "no storage on node %s has the content type 'snippets', where Proxmox looks for hookscripts; enable it on local with 'pvesm set local --content %ssnippets' (or Datacenter > Storage > local > Edit > Content), then run this again",
 		    host_node(), list);
@@ -290,7 +300,9 @@ int cmd_enable(struct cli *c)
 		err = NULL;
 		/* Proxmox would refuse to start the VM with it: so do we, now */
 		if (chain_resolve(cur, &path, &err) < 0) {
-			log_err("cannot chain the VM's hookscript: %s", err);
+			log_err(
+			    "cannot chain VM %u's %s; Proxmox could not start the VM with it either: fix it, or remove it with 'qm set %u --delete hookscript', then run this again",
+			    vmid, err, vmid);
 			goto out;
 		}
 		new_chain = cur;

@@ -157,12 +157,27 @@ static void print_text(json_object *root)
 					free(list);
 					list = l;
 				}
-				printf("    %-10s %-28s", json_object_get_string(x),
-				       *list ? list : "-");
-				if (json_object_object_get_ex(d, "mapping", &m) && m)
-					printf(" mapping %s", json_object_get_string(m));
-				if (json_object_object_get_ex(d, "problem", &p) && p)
-					printf(" (%s)", json_object_get_string(p));
+				_cleanup_free_ char *line = xasprintf(
+				    "    %-10s %-28s", json_object_get_string(x),
+				    *list ? list : "-");
+				char *t;
+
+				if (json_object_object_get_ex(d, "mapping", &m) && m) {
+					t = xasprintf("%s mapping %s", line,
+						      json_object_get_string(m));
+					free(line);
+					line = t;
+				}
+				if (json_object_object_get_ex(d, "problem", &p) && p) {
+					t = xasprintf("%s (%s)", line,
+						      json_object_get_string(p));
+					free(line);
+					line = t;
+				}
+				t = line + strlen(line);
+				while (t > line && t[-1] == ' ')
+					*--t = '\0';
+				printf("%s", line);
 				printf("\n");
 			}
 		}

@@ -31,15 +31,13 @@ int chain_resolve(const char *volid, char **path, char **err)
 	r = storage_snippet_path(cfg, volid, &rel, NULL, &e);
 	storage_free(cfg);
 	if (r < 0)
-		return errnof(err, r, "chained hookscript: %s", e ? e : strerror(-r));
+		return errnof(err, r, "%s", e ? e : strerror(-r));
 	hp = host_pathdup("%s", rel);
 	/* Proxmox: die "script '$volid' does not exist" unless -f, "not executable"
 	 * unless -x */
 	if (stat(hp, &st) < 0) {
-		r = errnof(
-		    err, -errno,
-		    "chained hookscript %s (%s): %s; restore it, or drop 'chain' under [vm N] in %s",
-		    volid, rel, strerror(errno), POLICY_CONF_PATH);
+		r = errnof(err, -errno, "hookscript %s (%s): %s", volid, rel,
+			   strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -59,8 +57,8 @@ int chain_resolve(const char *volid, char **path, char **err)
 	    self.st_ino == st.st_ino) {
 		r = errnof(
 		    err, -ELOOP,
-		    "chained hookscript %s is vfiohook itself; it would run forever: drop 'chain' under [vm N] in %s",
-		    volid, POLICY_CONF_PATH);
+		    "hookscript %s is vfiohook itself: chaining it would run it forever",
+		    volid);
 		goto fail;
 	}
 	*path = hp;

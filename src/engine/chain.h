@@ -9,8 +9,8 @@
  * PATH, PVE_MIGRATED_FROM ... as Proxmox set them), our stdin, stdout and
  * stderr, no timeout.
  *
- * Functions return 0 or a negative errno with *err naming the volume, the
- * file and the fix.
+ * Functions return 0 or a negative errno with *err naming the volume and the
+ * file; the caller adds what to do, which depends on where it is.
  */
 #ifndef VFIOHOOK_CHAIN_H
 #define VFIOHOOK_CHAIN_H
