@@ -438,7 +438,7 @@ static int parse_header(char *line, const char *where, unsigned *vmid, bool *api
 	if (len < 2 || line[len - 1] != ']')
 		return errf(
 		    err,
-		    "%s: bad section header '%s': it does not end with ']'; allowed: [defaults] or [vm VMID]",
+		    "%s: bad section header '%s': it does not end with ']'; allowed: [defaults], [vm VMID] or [api]",
 		    where, line);
 	line[len - 1] = '\0';
 	in = trim(line + 1);
@@ -462,7 +462,7 @@ static int parse_header(char *line, const char *where, unsigned *vmid, bool *api
 	}
 	return errf(
 	    err,
-	    "%s: bad section header '[%s]'; allowed: [defaults] or [vm VMID], e.g. [vm 105]",
+	    "%s: bad section header '[%s]'; allowed: [defaults], [vm VMID] (e.g. [vm 105]) or [api]",
 	    where, in);
 }
 
