@@ -7,6 +7,10 @@
 #   make bench      benchmarks as ratios in one run
 #   make lint       clang-format check, cppcheck, clang-tidy, one-way dependencies
 #   make format     format every C file
+#   make install    binary, man page, bash completion, example policy, README
+#                   under $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package, in build/deb/ (debian/, dpkg-buildpackage)
+#   make pkgcheck   build the package and check its contents, Depends and lintian
 #   V=1             show commands
 
 PREFIX ?= /usr/local
@@ -26,11 +30,13 @@ endif
 ifeq ($(WERROR),1)
 WARNFLAGS += -Werror
 endif
+ifeq ($(origin VERSION),undefined)
 VERSION := 0.1.0$(shell git describe --always --dirty 2>/dev/null | sed "s/^/+g/")
+endif
 
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = $(WARNFLAGS) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
 	-Isrc $(PKG_CFLAGS) -MMD -MP
 
 SRC_C := $(sort $(wildcard src/*/*.c))
@@ -47,7 +53,8 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all deps check check-fast unit cli lint asan fuzz vmcheck demo bench install clean format
+.PHONY: all deps check check-fast unit cli lint asan fuzz vmcheck pkgcheck demo bench install \
+	deb clean format
 
 all: $(BUILD)/vfiohook $(BUILD)/mkroot
 
@@ -110,6 +117,7 @@ check:
 	$(Q)$(MAKE) --no-print-directory check-fast
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory vmcheck
+	$(Q)$(MAKE) --no-print-directory pkgcheck
 	$(Q)awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f; exit f > 0 }' \
 		$(CHECK_RESULTS)
 
@@ -122,7 +130,24 @@ bench: deps all
 install: $(BUILD)/vfiohook
 	install -D -m 0755 $(BUILD)/vfiohook $(DESTDIR)$(PREFIX)/sbin/vfiohook
 	install -D -m 0644 doc/vfiohook.8 $(DESTDIR)$(PREFIX)/share/man/man8/vfiohook.8
-	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
+	install -D -m 0644 doc/vfiohook.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfiohook
+	install -D -m 0644 snippets/vfiohook.conf.example \
+		$(DESTDIR)$(PREFIX)/share/doc/vfiohook/examples/vfiohook.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vfiohook/README.md
+
+# The binary package, built from a copy of the tree in build/deb/ so that
+# dpkg-buildpackage leaves its results there (and not beside the checkout).
+deb:
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	$(Q)git ls-files -co --exclude-standard -z | xargs -0 tar cf - | tar xf - -C $(BUILD)/deb/src
+	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc --no-sign >../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	$(Q)ls $(BUILD)/deb/*.deb
+
+# Build the package and check it (tests/pkg/run.sh).
+pkgcheck:
+	$(Q)BUILD=$(BUILD) sh tests/pkg/run.sh
 
 format:
 	clang-format -i $$(find src hook tests -name '*.[ch]')
