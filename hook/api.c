@@ -119,7 +119,7 @@ int api_plan_ctx(struct plan_ctx *pc, unsigned vmid, char **err)
 	r = apiconf_vmconf(data, vmid, where, &conf, err);
 	json_object_put(data);
 	data = NULL;
-	if (r < 0 || (r = vm_from_conf(conf, &vm, err)) < 0) {
+	if (r < 0 || vm_from_conf(conf, &vm, err) < 0) {
 		r = EXIT_USAGE;
 		goto out;
 	}

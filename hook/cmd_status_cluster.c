@@ -237,6 +237,8 @@ int status_cluster(struct cli *c)
 			    parse_uint(l->key + 7, HOSTPCI_MAX - 1, &idx) < 0)
 				continue;
 			if (strstr(l->value, "mapping=") && !maps) {
+				free(where);
+				where = NULL;
 				r = api_getf(api, &d, &where, &err,
 					     "/cluster/mapping/pci");
 				if (r < 0 ||

@@ -79,8 +79,8 @@ int chain_run(const char *volid, unsigned vmid, const char *phase, int *status,
 
 	*status = -1;
 	r = chain_resolve(volid, &path, err);
-	if (r < 0)
-		return r;
+	if (r < 0 || !path)
+		return r < 0 ? r : -ENOENT;
 	snprintf(id, sizeof(id), "%u", vmid);
 	/* as Proxmox runs a hookscript: the path itself, VMID, PHASE; no shell */
 	argv[0] = path;

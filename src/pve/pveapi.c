@@ -37,6 +37,7 @@
 #define TOTAL_TIMEOUT_MS 30000L
 #define MAX_ANSWER (16u << 20) /* a cluster's resources fit many times over */
 #define SECRET_MAX 4096
+#define NEEDS_OPENSSL "vfiohook needs libcurl built with OpenSSL (libcurl4 on Debian)"
 
 struct pveapi {
 	CURL *curl;
@@ -212,7 +213,7 @@ static int pin_verify(X509_STORE_CTX *xs, void *arg)
 		return 0;
 	}
 	for (unsigned i = 0; i < 32; i++)
-		snprintf(a->seen + 3 * i, 4, i < 31 ? "%02X:" : "%02X", md[i]);
+		snprintf(a->seen + (size_t)3 * i, 4, i < 31 ? "%02X:" : "%02X", md[i]);
 	if (CRYPTO_memcmp(md, a->pin, 32) != 0) {
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
@@ -278,11 +279,8 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 #define SET(opt, val)                                                                    \
 	do {                                                                             \
 		if (curl_easy_setopt(a->curl, opt, val) != CURLE_OK) {                   \
-			r = errnof(err, -ENOTSUP,                                        \
-				   "libcurl lacks " #opt                                 \
-				   " (%s); vfiohook needs libcurl "                      \
-				   "built with OpenSSL",                                 \
-				   curl_version());                                      \
+			r = errnof(err, -ENOTSUP, "libcurl lacks %s (%s); %s", #opt,     \
+				   curl_version(), NEEDS_OPENSSL);                       \
 			goto fail;                                                       \
 		}                                                                        \
 	} while (0)
@@ -373,8 +371,10 @@ int pveapi_open(const struct pveapi_conf *conf, struct pveapi **out, char **err)
 		}
 	}
 	r = pveapi_read_secret(conf->secret_file, &secret, err);
-	if (r < 0)
+	if (r < 0 || !secret) {
+		r = r < 0 ? r : -EINVAL;
 		goto fail;
+	}
 	a->auth = xasprintf("Authorization: PVEAPIToken=%s=%s", conf->token, secret);
 	explicit_bzero(secret, strlen(secret));
 

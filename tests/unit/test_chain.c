@@ -282,7 +282,11 @@ static void test_resolve_run(void **state)
 	expect_resolve(-EMEDIUMTYPE, "isos:snippets/x", "'snippets'", NULL);
 	expect_resolve(-ENOENT, "nope:snippets/x", "not defined", NULL);
 	expect_resolve(-EINVAL, "local:iso/x", "STORAGE:snippets/NAME", NULL);
-	assert_int_equal(mkdir(xasprintf("%s/dir", sn), 0755), 0); /* leaks a few bytes */
+	{
+		_cleanup_free_ char *dir = xasprintf("%s/dir", sn);
+
+		assert_int_equal(mkdir(dir, 0755), 0);
+	}
 	expect_resolve(-EINVAL, "local:snippets/dir", "not a regular file", NULL);
 	/* vfiohook itself (here: this test binary) would call itself forever */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
