@@ -67,6 +67,21 @@ int cli_api_open(struct pveapi **out)
 	return r;
 }
 
+bool api_name_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	/* pve-node and pve-storage-id: letters, digits, '-', '_', '.' */
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		      (s[i] == '.' && i > 0)))
+			return false;
+	return true;
+}
+
 int api_getf(struct pveapi *api, json_object **data, char **where, char **err,
 	     const char *fmt, ...)
 {
@@ -107,6 +122,11 @@ int api_plan_ctx(struct plan_ctx *pc, unsigned vmid, char **err)
 	int r;
 
 	memset(pc, 0, sizeof(*pc));
+	if (!api_name_valid(host_node()))
+		return errf(err,
+			    "node name '%s' cannot be part of an API path; check --node",
+			    host_node()),
+		       EXIT_USAGE;
 	r = api_open(&api, err);
 	if (r != EXIT_OK)
 		return r;

@@ -64,6 +64,8 @@ struct pveapi;
 int cli_api_open(struct pveapi **out);
 /* The same with the reason in *err instead of the log. */
 int api_open(struct pveapi **out, char **err);
+/* A node or storage name that may go into an API path as it is. */
+bool api_name_valid(const char *s);
 /* pveapi_get of a printf-formed path; *where (optional) gets the full URL. */
 int api_getf(struct pveapi *api, json_object **data, char **where, char **err,
 	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -17,6 +17,7 @@
  *   cluster-hookscript-storage-unavailable  its storage is not available there
  *   cluster-hookscript-not-executable  on this node: not an executable file
  *   cluster-chain-missing              the chained hookscript is not on such a node
+ *   cluster-chain-not-executable       on this node: the chained one is not executable
  *   cluster-mapping-missing-on-node    HA may start the VM on a node its mapping lacks
  *   cluster-ha-unreadable              HA settings could not be read (warning)
  *   cluster-vm-ok                      everything in place for the VM (info)
@@ -191,19 +192,20 @@ static bool mapping_has_node(const struct pci_mapping *m, const char *node)
 }
 
 /* On this node: the hookscript file itself, as Proxmox checks it (-f, -x). */
-static void check_local(struct cc *x, unsigned vmid, const char *volid, const char *id)
+static void check_local(struct cc *x, unsigned vmid, const char *volid, bool chained)
 {
+	const char *id = chained ? "cluster-chain-not-executable"
+				 : "cluster-hookscript-not-executable";
 	struct storage_cfg *cfg = NULL;
-	_cleanup_free_ char *rel = NULL, *e = NULL, *hp = NULL;
+	_cleanup_free_ char *rel = NULL, *e = NULL, *hp = NULL, *fix = NULL;
 	const char *why = NULL;
 	struct stat st;
 
 	if (storage_read(&cfg, &e) < 0 ||
 	    storage_snippet_path(cfg, volid, &rel, NULL, &e) < 0) {
-		findings_add(x->out, FINDING_ERROR, id,
-			     "fix the storage, or run 'vfiohook enable' again",
-			     "VM %u: hookscript %s on this node (%s): %s", vmid, volid,
-			     host_node(), e);
+		findings_add(x->out, FINDING_ERROR, id, "fix the storage (pvesm status)",
+			     "VM %u: %shookscript %s on this node (%s): %s", vmid,
+			     chained ? "chained " : "", volid, host_node(), e);
 		storage_free(cfg);
 		return;
 	}
@@ -216,12 +218,17 @@ static void check_local(struct cc *x, unsigned vmid, const char *volid, const ch
 		why = "not a regular file";
 	else if (access(hp, X_OK) < 0 || !(st.st_mode & 0111))
 		why = "not executable";
-	if (why)
-		findings_add(
-		    x->out, FINDING_ERROR, id,
-		    "run 'vfiohook enable' for the VM on this node again, or 'chmod +x' the file",
-		    "VM %u: hookscript %s is %s on this node (%s: %s); Proxmox refuses to start the VM here",
-		    vmid, volid, why, host_node(), rel);
+	if (!why)
+		return;
+	if (chained)
+		fix = xasprintf("make it an executable file: chmod +x %s", rel);
+	else
+		fix = xasprintf("run 'vfiohook enable %u' on this node again", vmid);
+	findings_add(x->out, FINDING_ERROR, id, fix,
+		     "VM %u: %shookscript %s is %s on this node (%s: %s); %s", vmid,
+		     chained ? "chained " : "", volid, why, host_node(), rel,
+		     chained ? "vfiohook would fail the VM's start here"
+			     : "Proxmox refuses to start the VM here");
 }
 
 /* Is volid on node?  Adds a finding when not; returns true when present. */
@@ -230,7 +237,16 @@ static bool check_volume(struct cc *x, unsigned vmid, const char *volid, const c
 {
 	_cleanup_free_ char *storage = xstrndup(volid, strcspn(volid, ":"));
 	const char *why = NULL;
-	json_object *d = content(x, node, storage, &why);
+	json_object *d;
+
+	if (!api_name_valid(storage)) {
+		findings_add(x->out, FINDING_ERROR, "cluster-hookscript-missing",
+			     "set a valid hookscript: 'vfiohook enable VMID'",
+			     "VM %u: '%s' is not a volume id Proxmox can resolve", vmid,
+			     volid);
+		return false;
+	}
+	d = content(x, node, storage, &why);
 
 	if (!d) {
 		findings_add(
@@ -320,14 +336,12 @@ static void check_vm(struct cc *x, const struct api_vm *vm, const struct vmconf 
 		if (check_volume(x, vm->vmid, volid, cand.node.v[i], cand.why.v[i],
 				 false) &&
 		    here)
-			check_local(x, vm->vmid, volid,
-				    "cluster-hookscript-not-executable");
+			check_local(x, vm->vmid, volid, false);
 		if (chain &&
 		    check_volume(x, vm->vmid, chain, cand.node.v[i], cand.why.v[i],
 				 true) &&
 		    here)
-			check_local(x, vm->vmid, chain,
-				    "cluster-hookscript-not-executable");
+			check_local(x, vm->vmid, chain, true);
 	}
 	if (x->out->n == before) {
 		_cleanup_free_ char *list = xstrdup("");
