@@ -140,7 +140,8 @@ install: $(BUILD)/vfiohook
 # dpkg-buildpackage leaves its results there (and not beside the checkout).
 deb:
 	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
-	$(Q)git ls-files -co --exclude-standard -z | xargs -0 tar cf - | tar xf - -C $(BUILD)/deb/src
+	$(Q)tar cf - --exclude=./.git --exclude='./build*' --exclude=./tests/fuzz/corpus-run . | \
+		tar xf - -C $(BUILD)/deb/src
 	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc --no-sign >../build.log 2>&1 || \
 		{ tail -30 ../build.log; exit 1; }
 	$(Q)ls $(BUILD)/deb/*.deb

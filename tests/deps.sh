@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libpci-dev pciutils libjson-c-dev
 libkmod-dev libcurl4-openssl-dev libssl-dev libcmocka-dev kmod strace qemu-system-x86 busybox-static cpio python3 hyperfine
-clang-format clang-tidy cppcheck openssl debhelper lintian fakeroot"
+clang-format clang-tidy cppcheck openssl debhelper lintian"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
