@@ -423,6 +423,8 @@ int pveapi_open(const struct pveapi_conf *conf, struct pveapi **out, char **err)
 		SET(CURLOPT_SSL_VERIFYPEER, 1L);
 		SET(CURLOPT_SSL_VERIFYHOST, 2L);
 		SET(CURLOPT_CAINFO, a->ca);
+		/* only that CA: not also the system's public ones (/etc/ssl/certs) */
+		SET(CURLOPT_CAPATH, (char *)NULL);
 	}
 	*out = a;
 	return 0;
