@@ -2,7 +2,8 @@
 # vfiohook — plain Makefile, libraries from pkg-config (style.md).
 #   make            build build/vfiohook
 #   make check      install missing deps, build, unit + CLI tests, lint, the same under
-#                   ASan/UBSan, short fuzz runs, real-kernel tests under QEMU
+#                   ASan/UBSan, short fuzz runs, the Debian package, real-kernel
+#                   tests under QEMU
 #   make demo       one VM's life on the QEMU rig, narrated
 #   make bench      benchmarks as ratios in one run
 #   make lint       clang-format check, cppcheck, clang-tidy, one-way dependencies
@@ -18,7 +19,10 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libpci json-c libkmod libcurl libssl libcrypto
+PKGS := libpci json-c libkmod
+# headers only: src/pve/pveapi.c loads libcurl (and its OpenSSL) with dlopen
+# when the API is used, so the hookscript does not load them at every run
+PKGS_DLOPEN := libcurl libssl libcrypto
 
 CFLAGS ?= -O2 -g
 WARNFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
@@ -34,7 +38,7 @@ ifeq ($(origin VERSION),undefined)
 VERSION := 0.1.0$(shell git describe --always --dirty 2>/dev/null | sed "s/^/+g/")
 endif
 
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARNFLAGS) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
 	-Isrc $(PKG_CFLAGS) -MMD -MP
@@ -116,8 +120,8 @@ check:
 	$(Q)mkdir -p $(BUILD) && rm -f $(CHECK_RESULTS)
 	$(Q)$(MAKE) --no-print-directory check-fast
 	$(Q)$(MAKE) --no-print-directory fuzz
-	$(Q)$(MAKE) --no-print-directory vmcheck
 	$(Q)$(MAKE) --no-print-directory pkgcheck
+	$(Q)$(MAKE) --no-print-directory vmcheck
 	$(Q)awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f; exit f > 0 }' \
 		$(CHECK_RESULTS)
 
