@@ -2,11 +2,16 @@
 # vfiohook — plain Makefile, libraries from pkg-config (style.md).
 #   make            build build/vfiohook
 #   make check      install missing deps, build, unit + CLI tests, lint, the same under
-#                   ASan/UBSan, short fuzz runs, real-kernel tests under QEMU
+#                   ASan/UBSan, short fuzz runs, the Debian package, real-kernel
+#                   tests under QEMU
 #   make demo       one VM's life on the QEMU rig, narrated
 #   make bench      benchmarks as ratios in one run
 #   make lint       clang-format check, cppcheck, clang-tidy, one-way dependencies
 #   make format     format every C file
+#   make install    binary, man page, bash completion, example policy, README
+#                   under $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package, in build/deb/ (debian/, dpkg-buildpackage)
+#   make pkgcheck   build the package and check its contents, Depends and lintian
 #   V=1             show commands
 
 PREFIX ?= /usr/local
@@ -15,6 +20,9 @@ BUILD ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS := libpci json-c libkmod
+# headers only: src/pve/pveapi.c loads libcurl (and its OpenSSL) with dlopen
+# when the API is used, so the hookscript does not load them at every run
+PKGS_DLOPEN := libcurl libssl libcrypto
 
 CFLAGS ?= -O2 -g
 WARNFLAGS := -std=gnu11 -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
@@ -26,11 +34,13 @@ endif
 ifeq ($(WERROR),1)
 WARNFLAGS += -Werror
 endif
+ifeq ($(origin VERSION),undefined)
 VERSION := 0.1.0$(shell git describe --always --dirty 2>/dev/null | sed "s/^/+g/")
+endif
 
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
-ALL_CFLAGS = $(WARNFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = $(WARNFLAGS) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE -DVFIOHOOK_VERSION='"$(VERSION)"' \
 	-Isrc $(PKG_CFLAGS) -pthread -MMD -MP
 
 SRC_C := $(sort $(wildcard src/*/*.c))
@@ -47,7 +57,8 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all deps check check-fast unit cli lint asan fuzz vmcheck demo bench install clean format
+.PHONY: all deps check check-fast unit cli lint asan fuzz vmcheck pkgcheck demo bench install \
+	deb clean format
 
 all: $(BUILD)/vfiohook $(BUILD)/mkroot
 
@@ -109,6 +120,7 @@ check:
 	$(Q)mkdir -p $(BUILD) && rm -f $(CHECK_RESULTS)
 	$(Q)$(MAKE) --no-print-directory check-fast
 	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory pkgcheck
 	$(Q)$(MAKE) --no-print-directory vmcheck
 	$(Q)awk '{ p += $$1; f += $$2 } END { printf "check: %d passed, %d failed\n", p, f; exit f > 0 }' \
 		$(CHECK_RESULTS)
@@ -122,7 +134,25 @@ bench: deps all
 install: $(BUILD)/vfiohook
 	install -D -m 0755 $(BUILD)/vfiohook $(DESTDIR)$(PREFIX)/sbin/vfiohook
 	install -D -m 0644 doc/vfiohook.8 $(DESTDIR)$(PREFIX)/share/man/man8/vfiohook.8
-	install -D -m 0644 snippets/vfiohook.conf.example $(DESTDIR)$(PREFIX)/share/doc/vfiohook/vfiohook.conf.example
+	install -D -m 0644 doc/vfiohook.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/vfiohook
+	install -D -m 0644 snippets/vfiohook.conf.example \
+		$(DESTDIR)$(PREFIX)/share/doc/vfiohook/examples/vfiohook.conf
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vfiohook/README.md
+
+# The binary package, built from a copy of the tree in build/deb/ so that
+# dpkg-buildpackage leaves its results there (and not beside the checkout).
+deb:
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	$(Q)tar cf - --exclude=./.git --exclude='./build*' --exclude=./tests/fuzz/corpus-run . | \
+		tar xf - -C $(BUILD)/deb/src
+	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc --no-sign >../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	$(Q)ls $(BUILD)/deb/*.deb
+
+# Build the package and check it (tests/pkg/run.sh).
+pkgcheck:
+	$(Q)BUILD=$(BUILD) sh tests/pkg/run.sh
 
 format:
 	clang-format -i $$(find src hook tests -name '*.[ch]')

@@ -27,7 +27,11 @@ struct cli {
 	/* hook mode: PVE_MIGRATED_FROM, the source node on a live migration's
 	 * target (set and empty on a normal start); NULL otherwise */
 	const char *migrated_from;
-	int argc; /* arguments after the command word */
+	const char *source;  /* --source file|api (plan, check); NULL = file */
+	bool cluster;	     /* --cluster (status, check) */
+	const char *storage; /* --storage ID (enable) */
+	bool chain;	     /* --chain (enable) */
+	int argc;	     /* arguments after the command word */
 	char **argv;
 };
 
@@ -44,6 +48,45 @@ int cmd_groups(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_check(struct cli *c);
 int cmd_release(struct cli *c);
+int cmd_enable(struct cli *c);
+int cmd_disable(struct cli *c);
+
+/* status --cluster (cmd_status_cluster.c) */
+int status_cluster(struct cli *c);
+
+/* check --cluster: findings about the cluster's nodes (cmd_check_cluster.c).
+ * Returns an exit status; findings go to out (an API that cannot be used is
+ * a finding too). */
+struct findings;
+int check_cluster(struct cli *c, struct findings *out);
+
+/*
+ * The Proxmox API from the [api] section of /etc/vfiohook.conf (api.c).
+ * Return an exit status (0, or 1/2 with the reason logged).
+ */
+struct pveapi;
+int cli_api_open(struct pveapi **out);
+/* The same with the reason in *err instead of the log. */
+int api_open(struct pveapi **out, char **err);
+/* A node or storage name that may go into an API path as it is. */
+bool api_name_valid(const char *s);
+/* pveapi_get of a printf-formed path; *where (optional) gets the full URL. */
+int api_getf(struct pveapi *api, json_object **data, char **where, char **err,
+	     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* An API error (pveapi_get's return value) as an exit status. */
+int cli_api_status(int r);
+/* plan_ctx_make with the VM config and mappings from the API; returns an
+ * exit status, *err set (or the reason logged) when not 0. */
+int api_plan_ctx(struct plan_ctx *pc, unsigned vmid, char **err);
+
+/*
+ * After the VM's own phase work (status own), run its chained hookscript
+ * (policy chain, engine/chain.h) and return the hook's exit status.  In
+ * pre-start, a chained script that fails makes undo(vmid) run and the
+ * start abort.  (hookchain.c)
+ */
+int hook_chain(struct cli *c, unsigned vmid, const char *phase, int own,
+	       void (*undo)(unsigned vmid));
 
 /* Hook mode: one phase for one VM; takes the global lock when it writes. */
 int hook_run(struct cli *c, unsigned vmid, const char *phase);

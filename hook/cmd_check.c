@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vfiohook check [VMID] [--json] — the read-only doctor: host findings, and
- * those of VM VMID or of every VM with hostpci entries, errors first.  Exit 1
- * when any finding is an error, 2 for bad usage or an unknown VM, else 0.
+ * those of VM VMID or of every VM with hostpci entries, errors first.  With
+ * --cluster: the hookscript on every node each VM using vfiohook may run on
+ * (through the API, cmd_check_cluster.c).  Exit 1 when any finding is an
+ * error, 2 for bad usage or an unknown VM, else 0.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -76,17 +78,23 @@ int cmd_check(struct cli *c)
 	unsigned vmid = 0;
 	int r;
 
-	if (c->argc > 1 || (c->argc == 1 && vmid_parse(c->argv[0], &vmid) < 0)) {
+	if (c->argc > 1 || (c->argc == 1 && vmid_parse(c->argv[0], &vmid) < 0) ||
+	    (c->cluster && c->argc)) {
 		log_err(
-		    "usage: vfiohook check [VMID] (VMID is a positive number such as 100; without it, the host and every VM with hostpci entries)");
+		    "usage: vfiohook check [VMID] (VMID is a positive number such as 100; without it, the host and every VM with hostpci entries), or vfiohook check --cluster");
 		return EXIT_USAGE;
 	}
-	r = doctor_gather(vmid, &d, &err);
-	if (r < 0) {
-		log_err("%s", err ? err : strerror(-r));
-		return EXIT_USAGE;
+	if (c->cluster) {
+		/* the nodes every VM using vfiohook may run on (the API) */
+		check_cluster(c, &fs);
+	} else {
+		r = doctor_gather(vmid, &d, &err);
+		if (r < 0) {
+			log_err("%s", err ? err : strerror(-r));
+			return EXIT_USAGE;
+		}
+		doctor_judge(d, &fs);
 	}
-	doctor_judge(d, &fs);
 	sort_by_severity(&fs);
 	if (c->json) {
 		json_object *o = to_json(&fs);

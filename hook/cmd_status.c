@@ -98,6 +98,8 @@ int cmd_status(struct cli *c)
 	_cleanup_free_ char *err = NULL;
 	int r;
 
+	if (c->cluster)
+		return status_cluster(c); /* every node, through the API */
 	if (c->argc != 0) {
 		log_err("usage: vfiohook status (no arguments)");
 		return EXIT_USAGE;

@@ -22,19 +22,33 @@
 #define VFIOHOOK_VERSION "unknown"
 #endif
 
+/* options that only some commands take */
+enum {
+	OPT_SOURCE = 1 << 0,
+	OPT_CLUSTER = 1 << 1,
+	OPT_STORAGE = 1 << 2,
+	OPT_CHAIN = 1 << 3,
+};
+
 struct command {
 	const char *name;
 	int (*run)(struct cli *c);
 	const char *args;
 	const char *help;
+	unsigned opts; /* OPT_* it accepts */
 };
 
 static const struct command commands[] = {
-    {"plan", cmd_plan, "VMID", "what pre-start would do, changing nothing"},
-    {"groups", cmd_groups, "", "IOMMU groups with devices, names, drivers"},
-    {"status", cmd_status, "", "devices on vfio-pci, their VMs, journals"},
-    {"check", cmd_check, "[VMID]", "read-only doctor: host and VM findings with fixes"},
-    {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)"},
+    {"plan", cmd_plan, "VMID", "what pre-start would do, changing nothing", OPT_SOURCE},
+    {"groups", cmd_groups, "", "IOMMU groups with devices, names, drivers", 0},
+    {"status", cmd_status, "[--cluster]", "devices on vfio-pci, their VMs, journals",
+     OPT_CLUSTER},
+    {"check", cmd_check, "[VMID]", "read-only doctor: host and VM findings with fixes",
+     OPT_CLUSTER},
+    {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)", 0},
+    {"enable", cmd_enable, "VMID", "register as the VM's hookscript (qm set)",
+     OPT_STORAGE | OPT_CHAIN},
+    {"disable", cmd_disable, "VMID", "unregister; restore a chained hookscript", 0},
 };
 
 static const char *const phases[] = {"pre-start", "post-start", "pre-stop", "post-stop"};
@@ -110,6 +124,11 @@ static void usage(FILE *f)
 	    "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
 	    "  --json        machine-readable output\n"
 	    "  --dry-run     plan only, change nothing\n"
+	    "  --source S    plan: read the VM config and PCI mappings from\n"
+	    "                'file' (/etc/pve, default) or 'api' ([api] in /etc/vfiohook.conf)\n"
+	    "  --cluster     status, check: every node of the cluster, through the API\n"
+	    "  --storage ID  enable: the snippets storage for the hookscript (default local)\n"
+	    "  --chain       enable: keep the VM's current hookscript, run after vfiohook\n"
 	    "  -v, -q        more or less output\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
@@ -127,10 +146,15 @@ int main(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"source", required_argument, NULL, 'S'},
+	    {"cluster", no_argument, NULL, 'C'},
+	    {"storage", required_argument, NULL, 's'},
+	    {"chain", no_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli c = {0};
 	int level = LOGL_INFO, opt, r;
+	unsigned used = 0;
 	const struct command *cmd = NULL;
 
 	c.root = getenv("VFIOHOOK_ROOT");
@@ -161,6 +185,22 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("vfiohook %s\n", VFIOHOOK_VERSION);
 			return EXIT_OK;
+		case 'S':
+			c.source = optarg;
+			used |= OPT_SOURCE;
+			break;
+		case 'C':
+			c.cluster = true;
+			used |= OPT_CLUSTER;
+			break;
+		case 's':
+			c.storage = optarg;
+			used |= OPT_STORAGE;
+			break;
+		case 'c':
+			c.chain = true;
+			used |= OPT_CHAIN;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -176,7 +216,18 @@ int main(int argc, char **argv)
 		log_err("--root '%s' must be an absolute path", c.root);
 		return EXIT_USAGE;
 	}
+	if (c.source && !streq(c.source, "file") && !streq(c.source, "api")) {
+		log_setup(level, false);
+		log_err("--source '%s': expected 'file' (/etc/pve) or 'api'", c.source);
+		return EXIT_USAGE;
+	}
 	if (all_digits(argv[optind])) {
+		if (used) {
+			log_setup(level, false);
+			log_err(
+			    "hook mode takes no --source, --cluster, --storage or --chain; see 'vfiohook --help'");
+			return EXIT_USAGE;
+		}
 		/* post-stop after an in-guest shutdown runs under qmeventd, whose
 		 * output only reaches its journal: log to syslog too */
 		log_setup(level, true);
@@ -189,6 +240,18 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		log_err("unknown command '%s'; see 'vfiohook --help'", argv[optind]);
 		return EXIT_USAGE;
+	}
+	if (used & ~cmd->opts) {
+		static const char *const names[] = {"--source", "--cluster", "--storage",
+						    "--chain"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (used & ~cmd->opts & (1u << i)) {
+				log_err(
+				    "%s is not an option of '%s'; see 'vfiohook --help'",
+				    names[i], cmd->name);
+				return EXIT_USAGE;
+			}
 	}
 	c.argc = argc - optind - 1;
 	c.argv = argv + optind + 1;

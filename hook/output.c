@@ -29,8 +29,11 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 	json_object_object_add(root, "vmid", json_object_new_int64(p->vmid));
 	json_object_object_add(root, "node", json_object_new_string(obs->node));
 	json_object_object_add(root, "ok", json_object_new_boolean(p->ok));
-	json_object_object_add(root, "config",
-			       json_object_new_string(pc->vm->conf->path));
+	/* where the config was read, when it is not this node's file: a
+	 * migration target reads the source node's */
+	if (pc->opts.migrated_from && *pc->opts.migrated_from)
+		json_object_object_add(root, "config",
+				       json_object_new_string(pc->vm->conf->path));
 	json_object_object_add(root, "pending_applied",
 			       json_object_new_boolean(pc->vm->conf->pending_applied));
 	json_object_object_add(root, "running",

@@ -241,6 +241,31 @@ out:
 	return r;
 }
 
+/*
+ * Issue 11 (chaining): undo a completed pre-start of vmid because the
+ * chained hookscript failed; called from hook_chain() without the lock.
+ */
+static void undo_pre_start(unsigned vmid)
+{
+	_cleanup_(journal_freep) struct journal *j = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct policy pol;
+	int fd = -1;
+
+	if (lock_global(&fd, &err) < 0) {
+		log_err("%s", err);
+		return;
+	}
+	if (journal_load(vmid, &j, &err) == 0) {
+		log_warn("VM %u: undoing what this start changed", vmid);
+		lifecycle_policy(vmid, &pol);
+		if (lifecycle_release(j, &pol, GB_ROLLBACK, "pre-start", false, &err) < 0)
+			log_err("%s", err);
+		policy_clear(&pol);
+	}
+	lock_release(fd);
+}
+
 int hook_run(struct cli *c, unsigned vmid, const char *phase)
 {
 	_cleanup_free_ char *err = NULL;
@@ -248,7 +273,8 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 
 	if (streq(phase, "post-start") || streq(phase, "pre-stop")) {
 		log_debug("VM %u: %s: nothing to do", vmid, phase);
-		return EXIT_OK;
+		r = EXIT_OK;
+		goto chain;
 	}
 	if (!c->dry_run && lock_global(&fd, &err) < 0) {
 		log_err("%s", err);
@@ -260,7 +286,9 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 		r = release(vmid, "post-stop", false, c->dry_run);
 	if (fd >= 0)
 		lock_release(fd);
-	return r;
+chain:
+	/* issue 11: the VM's former hookscript (policy chain) runs after our work */
+	return hook_chain(c, vmid, phase, r, undo_pre_start);
 }
 
 int cmd_release(struct cli *c)

@@ -3,8 +3,8 @@
 # Install the Debian packages that building and testing need, if missing.
 set -eu
 pkgs="build-essential pkg-config clang libclang-rt-14-dev libpci-dev pciutils libjson-c-dev
-libkmod-dev libcmocka-dev kmod strace qemu-system-x86 busybox-static cpio python3 hyperfine
-clang-format clang-tidy cppcheck"
+libkmod-dev libcurl4-openssl-dev libssl-dev libcmocka-dev kmod strace qemu-system-x86 busybox-static cpio python3 hyperfine
+clang-format clang-tidy cppcheck openssl debhelper lintian"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -302,11 +302,13 @@ static char *machine_type(const char *machine)
 
 static int resolve_entries(struct observation *obs, struct vm *vm,
 			   const struct reservations *res, const struct holders *holders,
-			   struct named **out, size_t *n_out, char **err)
+			   const struct mapping_cfg *given_maps, struct named **out,
+			   size_t *n_out, char **err)
 {
 	_cleanup_free_ char *mtype = machine_type(vm->machine);
 	struct strv present = {0}; /* the devices the ids can name, probed */
-	struct mapping_cfg *maps = NULL;
+	struct mapping_cfg *own_maps = NULL;
+	const struct mapping_cfg *maps = given_maps;
 	struct entry entries[HOSTPCI_MAX];
 	struct strv used = {0};
 	struct named *nv = NULL;
@@ -319,9 +321,11 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 		const struct hostpci *h = vm->hostpci[i];
 
 		if (h && h->mapping && !maps) {
-			r = mapping_read(&maps, err);
+			/* given_maps NULL: the file (else the API's) */
+			r = mapping_read(&own_maps, err);
 			if (r < 0)
 				goto out;
+			maps = own_maps;
 			for (size_t w = 0; w < maps->warnings.n; w++)
 				strv_add(&obs->warnings, maps->warnings.v[w]);
 		}
@@ -447,7 +451,7 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 out:
 	for (unsigned i = 0; i < HOSTPCI_MAX; i++)
 		entry_clear(&entries[i]);
-	mapping_free(maps);
+	mapping_free(own_maps);
 	strv_clear(&used);
 	strv_clear(&present);
 	*out = nv;
@@ -512,6 +516,12 @@ static void drop_own_qemu(struct usage_list *l, unsigned vmid)
 
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, char **err)
 {
+	return observe_vm_maps(vm, inv, NULL, out, err);
+}
+
+int observe_vm_maps(struct vm *vm, struct inventory *inv, const struct mapping_cfg *maps,
+		    struct observation **out, char **err)
+{
 	struct observation *obs = xcalloc(1, sizeof(*obs));
 	struct reservations *res = NULL;
 	struct usage_ctx *uctx = NULL;
@@ -529,7 +539,7 @@ int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out, c
 	if (r < 0)
 		goto fail;
 	holders = holders_load(vm->vmid);
-	r = resolve_entries(obs, vm, res, holders, &nv, &n_named, err);
+	r = resolve_entries(obs, vm, res, holders, maps, &nv, &n_named, err);
 	if (r < 0)
 		goto fail;
 

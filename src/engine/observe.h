@@ -20,6 +20,11 @@
  */
 int observe_vm(struct vm *vm, struct inventory *inv, struct observation **out,
 	       char **err);
+/* The same with the PCI mappings given (from the API, pve/apiconf.h) instead
+ * of read from /etc/pve/mapping/pci.cfg; maps NULL reads the file. */
+struct mapping_cfg;
+int observe_vm_maps(struct vm *vm, struct inventory *inv, const struct mapping_cfg *maps,
+		    struct observation **out, char **err);
 
 /*
  * Other VMs' journals, read once: which VM (other than vmid) holds a device

@@ -117,6 +117,8 @@ void policy_clear(struct policy *p)
 	if (!p)
 		return;
 	free(p->reset_methods);
+	free(p->chain);
+	free(p->chain_origin);
 	for (size_t i = 0; i < ARRAY_SIZE(p->origin); i++)
 		free(p->origin[i]);
 	policy_defaults(p);
@@ -130,6 +132,7 @@ struct layer {
 	unsigned set;  /* bit per enum policy_key */
 	struct policy val;
 	char *where[POLICY_KEY_COUNT];
+	char *chain, *chain_where; /* chain is not an enum key: file only */
 };
 
 static void layer_clear(struct layer *l)
@@ -137,6 +140,8 @@ static void layer_clear(struct layer *l)
 	policy_clear(&l->val);
 	for (size_t i = 0; i < POLICY_KEY_COUNT; i++)
 		free(l->where[i]);
+	free(l->chain);
+	free(l->chain_where);
 }
 
 static int lookup(const char *const *names, size_t n, const char *s)
@@ -324,6 +329,105 @@ static void layer_apply(const struct layer *l, struct policy *p)
 		free(p->origin[k]);
 		p->origin[k] = xstrdup(l->where[k]);
 	}
+	if (l->chain) {
+		free(p->chain);
+		free(p->chain_origin);
+		p->chain = xstrdup(l->chain);
+		p->chain_origin = xstrdup(l->chain_where);
+	}
+}
+
+/* ---- chain ---------------------------------------------------------------- */
+
+/* STORAGE:snippets/NAME; STORAGE a pve-storage-id, NAME without '/' or space */
+static bool chain_volid_valid(const char *v)
+{
+	const char *colon = strchr(v, ':');
+
+	if (!colon || colon == v ||
+	    !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z')))
+		return false;
+	for (const char *c = v; c < colon; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+			return false;
+	if (!startswith(colon + 1, "snippets/") || !colon[10])
+		return false;
+	for (const char *c = colon + 10; *c; c++)
+		if (*c == '/' || (unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static int layer_set_chain(struct layer *l, const char *value, const char *where,
+			   char **err)
+{
+	if (l->vmid == 0)
+		return errf(
+		    err,
+		    "%s: chain names one VM's former hookscript: put it under [vm VMID], not [defaults]",
+		    where);
+	if (l->chain)
+		return errf(err,
+			    "%s: chain is already set in this section at %s; keep one",
+			    where, l->chain_where);
+	if (!chain_volid_valid(value))
+		return errf(
+		    err,
+		    "%s: bad value '%s' for chain: expected a snippets volume id STORAGE:snippets/NAME, e.g. local:snippets/hook.sh",
+		    where, value);
+	l->chain = xstrdup(value);
+	l->chain_where = xstrdup(where);
+	return 0;
+}
+
+/* ---- [api] ------------------------------------------------------------------ */
+
+static const char *const api_keys[] = {"url", "token", "secret-file", "fingerprint",
+				       "ca"};
+
+void policy_api_clear(struct policy_api *a)
+{
+	if (!a)
+		return;
+	free(a->url);
+	free(a->token);
+	free(a->secret_file);
+	free(a->fingerprint);
+	free(a->ca);
+	free(a->where);
+	memset(a, 0, sizeof(*a));
+}
+
+static char **api_slot(struct policy_api *a, size_t k)
+{
+	char **slots[] = {&a->url, &a->token, &a->secret_file, &a->fingerprint, &a->ca};
+
+	return slots[k];
+}
+
+/* One "key = value" line of [api]; seen/where track repeats. */
+static int api_set(struct policy_api *a, const char *key, const char *value,
+		   const char *where, char *seen_where[], char **err)
+{
+	int k = lookup(api_keys, ARRAY_SIZE(api_keys), key);
+
+	if (k < 0)
+		return errf(
+		    err,
+		    "%s: unknown key '%s' in [api]; known keys: url, token, secret-file, fingerprint, ca",
+		    where, key);
+	if (seen_where[k])
+		return errf(err, "%s: %s is already set in [api] at %s; keep one", where,
+			    api_keys[k], seen_where[k]);
+	if (!*value)
+		return errf(err, "%s: no value for %s", where, api_keys[k]);
+	seen_where[k] = xstrdup(where);
+	if (a) {
+		free(*api_slot(a, (size_t)k));
+		*api_slot(a, (size_t)k) = xstrdup(value);
+	}
+	return 0;
 }
 
 /* ---- text helpers ------------------------------------------------------- */
@@ -372,8 +476,9 @@ static char *next_line(char **text)
 
 /* ---- the file ----------------------------------------------------------- */
 
-/* "[defaults]" -> 0, "[vm 105]" -> 105; -EINVAL with *err. */
-static int parse_header(char *line, const char *where, unsigned *vmid, char **err)
+/* "[defaults]" -> 0, "[vm 105]" -> 105, "[api]" -> *api; -EINVAL with *err. */
+static int parse_header(char *line, const char *where, unsigned *vmid, bool *api,
+			char **err)
 {
 	size_t len = strlen(line);
 	unsigned long long id;
@@ -382,10 +487,13 @@ static int parse_header(char *line, const char *where, unsigned *vmid, char **er
 	if (len < 2 || line[len - 1] != ']')
 		return errf(
 		    err,
-		    "%s: bad section header '%s': it does not end with ']'; allowed: [defaults] or [vm VMID]",
+		    "%s: bad section header '%s': it does not end with ']'; allowed: [defaults], [vm VMID] or [api]",
 		    where, line);
 	line[len - 1] = '\0';
 	in = trim(line + 1);
+	*api = !strcasecmp(in, "api");
+	if (*api)
+		return 0;
 	if (!strcasecmp(in, "defaults")) {
 		*vmid = 0;
 		return 0;
@@ -403,7 +511,7 @@ static int parse_header(char *line, const char *where, unsigned *vmid, char **er
 	}
 	return errf(
 	    err,
-	    "%s: bad section header '[%s]'; allowed: [defaults] or [vm VMID], e.g. [vm 105]",
+	    "%s: bad section header '[%s]'; allowed: [defaults], [vm VMID] (e.g. [vm 105]) or [api]",
 	    where, in);
 }
 
@@ -419,13 +527,16 @@ static struct layer *layer_for(struct layer **ls, size_t *n, unsigned vmid)
 	return &(*ls)[(*n)++];
 }
 
-int policy_parse_file(const char *text, const char *path, unsigned vmid, struct policy *p,
-		      char **err)
+/* The file; api (may be NULL) gets the [api] section. */
+static int parse_file(const char *text, const char *path, unsigned vmid, struct policy *p,
+		      struct policy_api *api, char **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct layer *layers = NULL, *cur = NULL;
+	char *api_where[ARRAY_SIZE(api_keys)] = {0};
 	size_t n_layers = 0;
 	unsigned lineno = 0;
+	bool in_api = false;
 	char *rest, *line;
 	int r = 0;
 
@@ -449,13 +560,17 @@ int policy_parse_file(const char *text, const char *path, unsigned vmid, struct 
 			unsigned id = 0;
 
 			cut_comment(line);
-			r = parse_header(trim(line), where, &id, err);
+			r = parse_header(trim(line), where, &id, &in_api, err);
 			if (r < 0)
 				goto out;
-			cur = layer_for(&layers, &n_layers, id);
+			if (in_api && api && !api->where)
+				api->where = xasprintf("%s [api]", path);
+			if (api)
+				api->any |= in_api;
+			cur = in_api ? NULL : layer_for(&layers, &n_layers, id);
 			continue;
 		}
-		if (!cur) {
+		if (!cur && !in_api) {
 			r = errf(
 			    err,
 			    "%s: '%s' is outside a section; put key = value lines under [defaults] or [vm VMID]",
@@ -475,6 +590,18 @@ int policy_parse_file(const char *text, const char *path, unsigned vmid, struct 
 		if (!*k) {
 			r = errf(err, "%s: no key before '='", where);
 			goto out;
+		}
+		if (in_api) {
+			r = api_set(api, k, v, where, api_where, err);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		if (!strcasecmp(k, "chain")) {
+			r = layer_set_chain(cur, v, where, err);
+			if (r < 0)
+				goto out;
+			continue;
 		}
 		r = parse_key(k, where, &key, err);
 		if (r < 0)
@@ -500,7 +627,46 @@ out:
 	for (size_t i = 0; i < n_layers; i++)
 		layer_clear(&layers[i]);
 	free(layers);
+	for (size_t i = 0; i < ARRAY_SIZE(api_where); i++)
+		free(api_where[i]);
 	return r;
+}
+
+int policy_parse_file(const char *text, const char *path, unsigned vmid, struct policy *p,
+		      char **err)
+{
+	return parse_file(text, path, vmid, p, NULL, err);
+}
+
+int policy_api_parse(const char *text, const char *path, struct policy_api *a, char **err)
+{
+	struct policy p;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	if (!path)
+		path = POLICY_CONF_PATH;
+	policy_defaults(&p);
+	r = parse_file(text, path, 0, &p, a, err);
+	policy_clear(&p);
+	if (!a->where)
+		a->where = xasprintf("%s [api]", path);
+	return r;
+}
+
+int policy_api_load(struct policy_api *a, char **err)
+{
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	r = host_read(&text, POLICY_CONF_PATH);
+	if (r < 0 && r != -ENOENT) {
+		a->where = xstrdup(POLICY_CONF_PATH " [api]");
+		return errnof(err, r, "cannot read %s: %s; fix its permissions",
+			      POLICY_CONF_PATH, strerror(-r));
+	}
+	return policy_api_parse(r < 0 ? NULL : text, POLICY_CONF_PATH, a, err);
 }
 
 /* ---- the description ---------------------------------------------------- */
@@ -563,6 +729,13 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 				goto out;
 			}
 			*eq = '\0';
+			if (!strcasecmp(t, "chain")) {
+				r = errf(
+				    err,
+				    "%s: chain may be set only in %s under [vm %u] (vfiohook enable %u --chain writes it): it runs a program as root, and a VM's notes are written by users who are not root",
+				    where, POLICY_CONF_PATH, vmid, vmid);
+				goto out;
+			}
 			r = parse_key(t, where, &key, err);
 			if (r < 0)
 				goto out;

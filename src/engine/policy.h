@@ -43,6 +43,15 @@
  *                   (a disk controller whose disks the host must not import)
  * Everything else (rebind = auto|restore|never, reset, log, steal = safe,
  * start-timeout) the notes may carry.
+ *   chain  = STORAGE:snippets/NAME       (only under [vm N] in the file)
+ *            the hookscript the VM had before `vfiohook enable --chain`;
+ *            run after vfiohook's own work in every phase.  Never from the
+ *            notes: it runs a program as root, and the notes are written by
+ *            users who are not root.
+ *
+ * The file may also hold an [api] section with the settings of the
+ * Proxmox API client (pve/pveapi.h): url, token, secret-file, fingerprint,
+ * ca.  policy_parse_file checks its key names; policy_api_parse reads it.
  *
  * Parse errors name "/etc/vfiohook.conf:LINE" or "VM 100 description line N",
  * say what is wrong and what is allowed, and return -EINVAL; the program
@@ -103,6 +112,15 @@ struct policy {
 	char start_timeout_text[16]; /* policy_value() of it */
 	char *origin[8];	     /* per enum policy_key: "/etc/vfiohook.conf:12",
 				      * "VM 100 description line 2", or NULL = built-in default */
+	char *chain;		     /* volume id of the chained hookscript, or NULL */
+	char *chain_origin;	     /* "/etc/vfiohook.conf:7" when chain is set */
+};
+
+/* The [api] section; NULL = not set.  origin[] as in struct policy. */
+struct policy_api {
+	char *url, *token, *secret_file, *fingerprint, *ca;
+	char *where; /* "/etc/vfiohook.conf:[api]" or the file when absent */
+	bool any;    /* the section exists */
 };
 
 /* Initialise *p to the defaults (does not free what *p held). */
@@ -131,6 +149,14 @@ int policy_load(unsigned vmid, const char *description, struct policy *p, char *
 
 /* Free what *p holds and reset it to the defaults. */
 void policy_clear(struct policy *p);
+
+/* The [api] section of the file's text (pure; fuzzed); *a is initialised
+ * here, free with policy_api_clear() also after an error. */
+int policy_api_parse(const char *text, const char *path, struct policy_api *a,
+		     char **err);
+/* The same from POLICY_CONF_PATH under the host root (missing = empty). */
+int policy_api_load(struct policy_api *a, char **err);
+void policy_api_clear(struct policy_api *a);
 
 const char *policy_rebind_name(enum policy_rebind r);
 const char *policy_reset_name(enum policy_reset r); /* "auto", "off", "methods" */

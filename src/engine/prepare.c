@@ -2,7 +2,9 @@
 /*
  * Everything a plan of one VM needs, in the order a start reads it: the
  * VM config, the policy, the PCI inventory, the observation, the plan.
- * Shared by `vfiohook plan` and pre-start, so both print the same plan.
+ * Shared by `vfiohook plan` and pre-start, so both print the same plan;
+ * plan_ctx_make_from() is the same for a config and mappings read from the
+ * API (`plan --source api`).
  */
 #include "engine/prepare.h"
 
@@ -11,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "pve/mapping.h"
 
 static struct plan_ctx_opts defaults;
 
@@ -29,6 +32,7 @@ void plan_ctx_free(struct plan_ctx *pc)
 	inventory_close(pc->inv);
 	policy_clear(&pc->pol);
 	vm_free(pc->vm);
+	mapping_free(pc->maps);
 	free(pc->failed_at);
 	memset(pc, 0, sizeof(*pc));
 }
@@ -37,6 +41,37 @@ static void log_warnings(const struct strv *w)
 {
 	for (size_t i = 0; w && i < w->n; i++)
 		log_warn("%s", w->v[i]);
+}
+
+/* With pc->vm (and pc->maps) in place: policy, inventory, observation, plan. */
+static int finish(struct plan_ctx *pc, char **err)
+{
+	unsigned vmid = pc->vm->vmid;
+	int r;
+
+	log_warnings(&pc->vm->conf->warnings);
+	r = policy_load(vmid, pc->vm->conf->description, &pc->pol, err);
+	if (r < 0) {
+		/* errors from the notes name "VM N description line L" */
+		if (err && *err && strstr(*err, " description line "))
+			pc->failed_at = xasprintf("VM %u notes", vmid);
+		else
+			pc->failed_at = xstrdup(POLICY_CONF_PATH);
+		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
+	r = inventory_open(&pc->inv, err);
+	if (r < 0) {
+		pc->failed_at = xstrdup("/sys/bus/pci");
+		return errf(err, "%s", strerror(-r)), PLAN_CTX_FAILED;
+	}
+	r = observe_vm_maps(pc->vm, pc->inv, pc->maps, &pc->obs, err);
+	if (r < 0) {
+		pc->failed_at = xstrdup("host");
+		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
+	log_warnings(&pc->obs->warnings);
+	plan_make(pc->obs, &pc->pol, &pc->plan);
+	return 0;
 }
 
 int plan_ctx_make_opts(struct plan_ctx *pc, unsigned vmid, const struct plan_ctx_opts *o,
@@ -58,32 +93,20 @@ int plan_ctx_make_opts(struct plan_ctx *pc, unsigned vmid, const struct plan_ctx
 		pc->failed_at = xasprintf("/etc/pve/qemu-server/%u.conf", vmid);
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
 	}
-	log_warnings(&pc->vm->conf->warnings);
-	r = policy_load(vmid, pc->vm->conf->description, &pc->pol, err);
-	if (r < 0) {
-		/* errors from the notes name "VM N description line L" */
-		if (err && *err && strstr(*err, " description line "))
-			pc->failed_at = xasprintf("VM %u notes", vmid);
-		else
-			pc->failed_at = xstrdup(POLICY_CONF_PATH);
-		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
-	}
-	r = inventory_open(&pc->inv, err);
-	if (r < 0) {
-		pc->failed_at = xstrdup("/sys/bus/pci");
-		return errf(err, "%s", strerror(-r)), PLAN_CTX_FAILED;
-	}
-	r = observe_vm(pc->vm, pc->inv, &pc->obs, err);
-	if (r < 0) {
-		pc->failed_at = xstrdup("host");
-		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
-	}
-	log_warnings(&pc->obs->warnings);
-	plan_make(pc->obs, &pc->pol, &pc->plan);
-	return 0;
+	return finish(pc, err);
 }
 
 int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
 {
 	return plan_ctx_make_opts(pc, vmid, &defaults, err);
+}
+
+int plan_ctx_make_from(struct plan_ctx *pc, struct vm *vm, struct mapping_cfg *maps,
+		       char **err)
+{
+	memset(pc, 0, sizeof(*pc));
+	policy_defaults(&pc->pol);
+	pc->vm = vm;
+	pc->maps = maps;
+	return finish(pc, err);
 }

@@ -33,6 +33,7 @@ struct plan_ctx {
 	 * problem ("/etc/pve/qemu-server/100.conf", "/etc/vfiohook.conf",
 	 * "VM 100 notes", "/sys/bus/pci", "host") */
 	char *failed_at;
+	struct mapping_cfg *maps; /* given to plan_ctx_make_from, or NULL */
 };
 
 enum {
@@ -57,6 +58,11 @@ int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err);
  * mode: the migration source from PVE_MIGRATED_FROM).  o is copied; the
  * strings it points to must outlive the run. */
 void plan_ctx_set_defaults(const struct plan_ctx_opts *o);
+/* The same for a VM config and PCI mappings read elsewhere (the API: pve/
+ * apiconf.h); takes ownership of vm and maps (NULL: read pci.cfg) also on
+ * error. */
+int plan_ctx_make_from(struct plan_ctx *pc, struct vm *vm, struct mapping_cfg *maps,
+		       char **err);
 void plan_ctx_free(struct plan_ctx *pc);
 
 #endif

@@ -47,12 +47,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = policy_parse_file(buf, "/etc/vfiohook.conf", 105, &p, &err);
 	if (r < 0) {
 		if (!err || !strstr(err, "/etc/vfiohook.conf:") || p.reset_methods ||
-		    p.origin[0] || p.origin[1] || p.origin[2] || p.origin[3])
+		    p.origin[0] || p.origin[1] || p.origin[2] || p.origin[3] || p.chain)
 			abort();
 		free(err);
 		err = NULL;
 	}
 	check(&p);
+	{
+		struct policy_api a;
+
+		/* the [api] section of the same text: the same verdict */
+		if ((policy_api_parse(buf, "/etc/vfiohook.conf", &a, &err) < 0) !=
+		    (r < 0))
+			abort();
+		policy_api_clear(&a);
+		free(err);
+		err = NULL;
+	}
 	r = policy_parse_description(desc, 105, &p, &err);
 	if (r < 0) {
 		if (!err || !strstr(err, "VM 105 description line "))

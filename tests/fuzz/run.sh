@@ -18,8 +18,8 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "fuzz: 0 passed, 1 failed"
 	exit 1
 fi
-pkg_cflags=$($PKG_CONFIG --cflags libpci json-c libkmod 2>/dev/null)
-pkg_libs=$($PKG_CONFIG --libs libpci json-c libkmod 2>/dev/null)
+pkg_cflags=$($PKG_CONFIG --cflags libpci json-c libkmod libcurl libssl libcrypto 2>/dev/null)
+pkg_libs=$($PKG_CONFIG --libs libpci json-c libkmod libcurl libssl libcrypto 2>/dev/null)
 cflags="-std=gnu11 -D_GNU_SOURCE -DVFIOHOOK_VERSION=\"fuzz\" -g -O1 -fno-omit-frame-pointer \
 -fsanitize=address,undefined -fno-sanitize-recover=undefined -I$top/src $pkg_cflags"
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
 files=$(find src hook tests -name '*.[ch]' | sort)
 cfiles=$(find src hook -name '*.c' | sort)
-TIDY_FLAGS="-std=gnu11 -D_GNU_SOURCE -Isrc -Ihook -Itests $(pkg-config --cflags ${PKGS:-libpci json-c libkmod})"
+TIDY_FLAGS="-std=gnu11 -D_GNU_SOURCE -Isrc -Ihook -Itests $(pkg-config --cflags ${PKGS:-libpci json-c libkmod libcurl libssl libcrypto})"
 export TIDY_FLAGS
 pass=0 fail=0
 step() { # step NAME COMMAND...
