@@ -20,6 +20,8 @@
 #include "cli.h"
 #include "engine/lifecycle.h"
 #include "engine/observe.h"
+#include "engine/watcher.h"
+#include "pve/runstate.h"
 #include "state/journal.h"
 #include "state/lock.h"
 
@@ -229,11 +231,23 @@ static int pre_start(struct cli *c, unsigned vmid)
 		r = EXIT_REFUSED;
 		goto out;
 	}
-	if (res.n_vfio == 0)
+	if (res.n_vfio == 0) {
 		log_info("VM %u: no device to put on vfio-pci", vmid);
-	else
+	} else {
+		/* Proxmox runs no post-stop when the start fails after us: if
+		 * no QEMU comes up in time, the watcher gives the devices back */
+		unsigned timeout = pc.pol.start_timeout ? pc.pol.start_timeout
+							: pve_start_timeout(pc.vm);
+
+		free(err);
+		err = NULL;
+		if (watcher_start(vmid, res.started, timeout, &err) < 0)
+			log_warn(
+			    "%s: if the start fails, give the devices back with 'vfiohook release %u'",
+			    err, vmid);
 		log_info("VM %u: %zu device(s) on vfio-pci (%zu moved), ready for QEMU",
 			 vmid, res.n_vfio, res.n_moved);
+	}
 	r = EXIT_OK;
 out:
 	journal_free(j);

@@ -54,6 +54,7 @@ int lifecycle_prestart(const struct plan_ctx *pc, struct journal *j,
 		j = journal_new(pc->plan->vmid);
 		j->started = (long long)time(NULL);
 	}
+	res->started = j->started;
 	run_init(&r, pc->plan->vmid, "pre-start", &pc->pol, j);
 	res->n_moved = pci_prestart_steps(&r, pc->plan, &st);
 	res->n_vfio = st.n;

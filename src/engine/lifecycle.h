@@ -24,8 +24,9 @@
 #include "state/journal.h"
 
 struct prestart_result {
-	size_t n_vfio;	/* devices on vfio-pci for the VM */
-	size_t n_moved; /* of those, moved by this start */
+	size_t n_vfio;	   /* devices on vfio-pci for the VM */
+	size_t n_moved;	   /* of those, moved by this start */
+	long long started; /* the journal's "started": identifies this start */
 };
 
 /*

@@ -13,12 +13,15 @@
 #include "base/log.h"
 #include "engine/lifecycle.h"
 #include "engine/observe.h"
+#include "pve/runstate.h"
 #include "state/journal.h"
 #include "state/lock.h"
 
 bool watcher_qemu_seen(unsigned vmid)
 {
-	return observe_vm_running(vmid) ||
+	/* Proxmox's own test (a QEMU with that -pidfile), then its cleanup
+	 * flag, written once QEMU was up: post-stop will come */
+	return pve_vm_running_pid(vmid) > 0 ||
 	       host_exists("/run/qemu-server/%u.cleanup", vmid) ||
 	       host_exists("/var/run/qemu-server/%u.cleanup", vmid);
 }

@@ -21,6 +21,7 @@
 #include "engine/lifecycle.h"
 #include "engine/pcistep.h"
 #include "engine/prepare.h"
+#include "engine/watcher.h"
 #include "fixture.h"
 #include "pci/bind.h"
 #include "state/journal.h"
@@ -395,6 +396,52 @@ static void test_dry_run_changes_nothing(void **state)
 	free(after);
 }
 
+/* The start watcher: it waits for the VM's QEMU, or gives back. */
+static void test_watcher(void **state)
+{
+	struct fx *fx = *state;
+	struct journal *j = NULL;
+	char *err = NULL;
+	long long started;
+
+	assert_int_equal(prestart(), 0);
+	assert_int_equal(journal_load(100, &j, &err), 0);
+	started = j->started;
+	journal_free(j);
+	/* nothing comes: timed out */
+	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_TIMED_OUT);
+	/* another start's journal is not ours to answer */
+	assert_int_equal(watcher_wait(100, started + 1, 50, 10), WATCH_JOURNAL_GONE);
+	/* a pid file naming a process that is not that VM's QEMU does not count */
+	assert_int_equal(fx_spec(fx, "proc 4242 sleep /bin/sleep 1000\n"
+				     "file /run/qemu-server/100.pid 4242\n"),
+			 0);
+	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_TIMED_OUT);
+	/* give back: every device as it was, the journal gone */
+	calls[0] = '\0';
+	assert_int_equal(watcher_give_back(100, started, &err), 0);
+	assert_driver("0000:01:00.0", "e1000e");
+	assert_driver("0000:03:00.0", "nvme"); /* storage too: the guest never ran */
+	assert_null(strstr(calls, "reset "));
+	assert_int_equal(journal_load(100, &j, &err), -ENOENT);
+	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_JOURNAL_GONE);
+	/* a QEMU of the VM, with its -pidfile: up */
+	assert_int_equal(prestart(), 0);
+	assert_int_equal(journal_load(100, &j, &err), 0);
+	started = j->started;
+	journal_free(j);
+	assert_int_equal(
+	    fx_spec(
+		fx,
+		"proc 4343 kvm /usr/bin/kvm -id 100 -pidfile /var/run/qemu-server/100.pid\n"
+		"file /run/qemu-server/100.pid 4343\n"),
+	    0);
+	assert_int_equal(watcher_wait(100, started, 1000, 10), WATCH_QEMU_UP);
+	/* and then the watcher leaves the devices alone */
+	assert_int_equal(watcher_give_back(100, started, &err), 0);
+	assert_driver("0000:01:00.0", "vfio-pci");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +457,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_watcher, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

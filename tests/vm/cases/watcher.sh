@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# A start that never comes (issue 6): Proxmox runs no post-stop when a
+# start fails after pre-start, so pre-start leaves a watcher behind.
+#   1. pre-start binds, no QEMU follows: within the start timeout (policy
+#      start-timeout = 4) the device is back on its driver, the journal is
+#      gone, and no vfiohook process is left
+#   2. pre-start binds and a QEMU of the VM comes up with its -pidfile:
+#      the watcher leaves at once and the device stays with the QEMU past
+#      the timeout; post-stop gives it back after QEMU exits
+#
+# rig-topology: single
+set -uo pipefail
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+E1=0000:01:00.0 # e1000e, alone in its group
+BEFORE=$(snapshot)
+mkdir -p /run/qemu-server
+[ -e /var/run ] || ln -s /run /var/run
+printf '[defaults]\nstart-timeout = 4\n' >/etc/vfiohook.conf
+watchers() { pgrep -f "vfiohook $1 pre-start" | tr '\n' ' '; }
+
+# ------------------------------------------------------------------ 1 ---
+section "1. VM 130: pre-start, then no QEMU"
+vm_conf 130 "hostpci0: 0000:01:00.0"
+t0=$(now)
+vh 130 pre-start
+check_eq "pre-start 130 exits 0" "$VH_RC" 0
+check_eq "$E1 on vfio-pci" "$(drv $E1)" vfio-pci
+check "a watcher waits for the VM's QEMU" [ -n "$(watchers 130)" ]
+if wait_until 20 [ "$(drv $E1)" = e1000e ]; then
+	ok "$E1 back on e1000e $(elapsed "$t0") s after pre-start (timeout 4 s)"
+else
+	not_ok "$E1 back on e1000e within 20 s (it is on $(drv $E1))"
+fi
+check "the journal is gone" wait_until 5 [ ! -e "$(journal_file 130)" ]
+check "the watcher has exited" wait_until 5 [ -z "$(watchers 130)" ]
+check_snapshot "every PCI device as before" "$BEFORE"
+
+# ------------------------------------------------------------------ 2 ---
+section "2. VM 131: pre-start, then its QEMU comes up"
+vm_conf 131 "hostpci0: 0000:01:00.0"
+vh 131 pre-start
+check_eq "pre-start 131 exits 0" "$VH_RC" 0
+qemu-system-x86_64 -machine q35 -accel tcg -S -nodefaults -display none -m 128 \
+	-name vm131,debug-threads=on -device vfio-pci,host=$E1 \
+	-pidfile /var/run/qemu-server/131.pid -daemonize 2>&1 | indent
+check "QEMU 131 runs with its pid file" wait_until 20 [ -s /var/run/qemu-server/131.pid ]
+check "the watcher leaves once QEMU is up" wait_until 10 [ -z "$(watchers 131)" ]
+sleep 6
+check_eq "$E1 stays on vfio-pci past the timeout" "$(drv $E1)" vfio-pci
+check "the journal stays" [ -e "$(journal_file 131)" ]
+kill "$(cat /var/run/qemu-server/131.pid)" 2>/dev/null
+wait_until 20 [ ! -e "/proc/$(cat /var/run/qemu-server/131.pid 2>/dev/null)" ]
+rm -f /var/run/qemu-server/131.pid
+vh 131 post-stop
+check_eq "post-stop 131 exits 0" "$VH_RC" 0
+check_eq "$E1 back on e1000e" "$(drv $E1)" e1000e
+rm -f /etc/vfiohook.conf
+check_snapshot "every PCI device as before" "$BEFORE"
+finish
