@@ -151,31 +151,35 @@ static int read_fd_all(int fd, char **out)
 	return (int)len;
 }
 
-int host_read(char **out, const char *fmt, ...)
+/* Read the whole file at path (root-prefixed already): its length, or -errno. */
+static int read_path(const char *path, char **out)
 {
-	char path[PATH_MAX];
-	int fd, r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
-	VPATH_OR_RETURN(path, fmt);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	r = read_fd_all(fd, out);
 	close(fd);
+	return r;
+}
+
+int host_read(char **out, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	int r;
+
+	VPATH_OR_RETURN(path, fmt);
+	r = read_path(path, out);
 	return r < 0 ? r : 0;
 }
 
 int host_read_len(char **out, size_t *len, const char *fmt, ...)
 {
 	char path[PATH_MAX];
-	int fd, r;
+	int r;
 
 	VPATH_OR_RETURN(path, fmt);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = read_fd_all(fd, out);
-	close(fd);
+	r = read_path(path, out);
 	if (r < 0)
 		return r;
 	*len = (size_t)r;
@@ -187,14 +191,10 @@ int host_read_long(long *out, const char *fmt, ...)
 	char path[PATH_MAX];
 	_cleanup_free_ char *s = NULL;
 	char *end;
-	int fd, r;
+	int r;
 
 	VPATH_OR_RETURN(path, fmt);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = read_fd_all(fd, &s);
-	close(fd);
+	r = read_path(path, &s);
 	if (r < 0 || !s)
 		return r < 0 ? r : -EIO;
 	errno = 0;
