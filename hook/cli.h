@@ -24,7 +24,9 @@ struct cli {
 	const char *node;
 	bool json;
 	bool dry_run;
-	int argc; /* arguments after the command word */
+	const char *method; /* reset --method */
+	bool slot;	    /* reset --slot */
+	int argc;	    /* arguments after the command word */
 	char **argv;
 };
 
@@ -37,6 +39,7 @@ int cmd_plan(struct cli *c);
 int cmd_groups(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_release(struct cli *c);
+int cmd_reset(struct cli *c);
 
 /* Hook mode: one phase for one VM; takes the global lock when it writes. */
 int hook_run(struct cli *c, unsigned vmid, const char *phase);

@@ -34,6 +34,7 @@ static const struct command commands[] = {
     {"groups", cmd_groups, "", "IOMMU groups with devices, names, drivers"},
     {"status", cmd_status, "", "devices on vfio-pci, their VMs, journals"},
     {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)"},
+    {"reset", cmd_reset, "BDF...", "reset devices by the reset ladder (AMD reset bug)"},
 };
 
 static const char *const phases[] = {"pre-start", "post-start", "pre-stop", "post-stop"};
@@ -98,6 +99,8 @@ static void usage(FILE *f)
 	    "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
 	    "  --json        machine-readable output\n"
 	    "  --dry-run     plan only, change nothing\n"
+	    "  --method M    reset: use only this rung (device_specific acpi flr af_flr pm bus remove)\n"
+	    "  --slot        reset: every function of each device's slot (a GPU and its audio)\n"
 	    "  -v, -q        more or less output\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
@@ -115,6 +118,8 @@ int main(int argc, char **argv)
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"method", required_argument, NULL, 'm'},
+	    {"slot", no_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli c = {0};
@@ -149,6 +154,12 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("vfiohook %s\n", VFIOHOOK_VERSION);
 			return EXIT_OK;
+		case 'm':
+			c.method = optarg;
+			break;
+		case 's':
+			c.slot = true;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -176,6 +187,12 @@ int main(int argc, char **argv)
 			cmd = &commands[i];
 	if (!cmd) {
 		log_err("unknown command '%s'; see 'vfiohook --help'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if ((c.method || c.slot) && cmd->run != cmd_reset) {
+		log_err(
+		    "--method and --slot are options of 'vfiohook reset', not of '%s'",
+		    cmd->name);
 		return EXIT_USAGE;
 	}
 	c.argc = argc - optind - 1;

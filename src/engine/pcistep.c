@@ -16,6 +16,12 @@
 
 #define PCI_CTX 0 /* our slot in run.kind_ctx */
 
+/* the policy's reset values are passed to the ladder as they are */
+_Static_assert((int)POLICY_RESET_AUTO == (int)RESET_AUTO &&
+		   (int)POLICY_RESET_OFF == (int)RESET_OFF &&
+		   (int)POLICY_RESET_METHODS == (int)RESET_METHODS,
+	       "enum policy_reset and enum reset_mode differ");
+
 static const struct pci_ops real_ops = {
     .to_vfio = bind_to_vfio,
     .give_back = bind_give_back,
