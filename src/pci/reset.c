@@ -152,37 +152,40 @@ static bool kernel_at_least_5_15(bool fallback)
 	return major > 5 || (major == 5 && minor >= 15);
 }
 
-/* The first endpoint below dir (any depth) that is neither self nor in ours. */
+static int bdf_entry(const struct dirent *e)
+{
+	return bdf_parse(e->d_name, NULL, NULL, NULL, NULL) == 0;
+}
+
+/* The first endpoint below dir (any depth, in address order) that is
+ * neither self nor in ours. */
 static char *first_foreign(const char *dir, const char *self, const struct strv *ours,
 			   int depth)
 {
-	struct dirent *e;
+	struct dirent **ents = NULL;
 	char *found = NULL;
-	DIR *d;
+	int n;
 
 	if (depth > 8)
 		return NULL;
-	d = opendir(dir);
-	if (!d)
-		return NULL;
-	while (!found && (e = readdir(d))) {
+	n = scandir(dir, &ents, bdf_entry, alphasort);
+	for (int i = 0; i < n; i++) {
 		char sub[PATH_MAX], busdir[PATH_MAX + 16];
+		const char *name = ents[i]->d_name;
 
-		if (bdf_parse(e->d_name, NULL, NULL, NULL, NULL) < 0)
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >=
-		    (int)sizeof(sub))
+		if (found ||
+		    snprintf(sub, sizeof(sub), "%s/%s", dir, name) >= (int)sizeof(sub))
 			continue;
 		snprintf(busdir, sizeof(busdir), "%s/pci_bus", sub);
-		if (access(busdir, F_OK) == 0) {
+		if (access(busdir, F_OK) == 0)
 			/* a bridge is reset with its bus; what counts is below it */
 			found = first_foreign(sub, self, ours, depth + 1);
-			continue;
-		}
-		if (!streq(e->d_name, self) && !(ours && strv_contains(ours, e->d_name)))
-			found = xstrdup(e->d_name);
+		else if (!streq(name, self) && !(ours && strv_contains(ours, name)))
+			found = xstrdup(name);
 	}
-	closedir(d);
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
 	return found;
 }
 
@@ -714,11 +717,16 @@ static int rung_device_specific(const struct reset_facts *f, char **how, char **
 					 VENDOR_RESET_DEV);
 			return 0;
 		}
-		if (r == -ENOTTY)
+		if (r == -ENOTTY && f->driver && !streq(f->driver, "vfio-pci"))
 			return errnof(
 			    err, r,
 			    "vendor-reset will not reset %s while %s drives it (ENOTTY): move it to vfio-pci first",
-			    f->bdf, f->driver ? f->driver : "a host driver");
+			    f->bdf, f->driver);
+		if (r == -ENOTTY)
+			return errnof(
+			    err, r,
+			    "vendor-reset refused to reset %s (ENOTTY, its answer while amdgpu holds the card): see dmesg",
+			    f->bdf);
 		if (r == -EOPNOTSUPP)
 			return errnof(
 			    err, r,
