@@ -366,7 +366,7 @@ int cmd_reset(struct cli *c)
 	}
 	if (c->method && reset_rung_parse(c->method) < 0) {
 		log_err(
-		    "unknown reset method '%s': --method takes one of device_specific, acpi, flr, af_flr, pm, bus, remove",
+		    "unknown reset method '%s': --method takes one of device_specific, acpi, flr, af_flr, pm, bus, cxl_bus, remove",
 		    c->method);
 		return EXIT_USAGE;
 	}

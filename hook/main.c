@@ -99,7 +99,7 @@ static void usage(FILE *f)
 	    "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
 	    "  --json        machine-readable output\n"
 	    "  --dry-run     plan only, change nothing\n"
-	    "  --method M    reset: use only this rung (device_specific acpi flr af_flr pm bus remove)\n"
+	    "  --method M    reset: use only this rung (device_specific acpi flr af_flr pm bus cxl_bus remove)\n"
 	    "  --slot        reset: every function of each device's slot (a GPU and its audio)\n"
 	    "  -v, -q        more or less output\n"
 	    "  -h, --help    this help\n"

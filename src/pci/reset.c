@@ -82,6 +82,7 @@ static const char *const rung_names[RUNG_COUNT] = {
     [RUNG_BUS] = "bus",
     [RUNG_REMOVE] = "remove",
     [RUNG_DEFAULT] = "default",
+    [RUNG_CXL_BUS] = "cxl_bus",
 };
 
 const char *reset_rung_name(enum reset_rung r)
@@ -91,8 +92,8 @@ const char *reset_rung_name(enum reset_rung r)
 
 int reset_rung_parse(const char *name)
 {
-	for (int i = 0; i < RUNG_DEFAULT; i++)
-		if (streq(name, rung_names[i]))
+	for (int i = 0; i < RUNG_COUNT; i++)
+		if (i != RUNG_DEFAULT && streq(name, rung_names[i]))
 			return i;
 	return -1;
 }
@@ -369,8 +370,9 @@ static const char *method_label(enum reset_rung r)
 	}
 }
 
-/* Whether a bus reset may run; *why says why (not). */
-static bool bus_allowed(const struct reset_facts *f, bool by_hand, char **why)
+/* Whether a bus reset (bus or, with cxl, cxl_bus) may run; *why says why (not). */
+static bool bus_allowed_as(const struct reset_facts *f, bool by_hand, bool cxl,
+			   char **why)
 {
 	if (!f->bridge) {
 		*why =
@@ -387,6 +389,12 @@ static bool bus_allowed(const struct reset_facts *f, bool by_hand, char **why)
 			: "");
 		return false;
 	}
+	if (cxl) {
+		*why = xasprintf(
+		    "every device behind bridge %s is being reset with it: a CXL bus reset",
+		    f->bridge);
+		return has_method(f->methods, "cxl_bus");
+	}
 	if (f->bridge_subordinate) {
 		*why = xasprintf(
 		    "every device behind bridge %s is being reset with it: the bridge's reset_subordinate",
@@ -401,6 +409,11 @@ static bool bus_allowed(const struct reset_facts *f, bool by_hand, char **why)
 	}
 	*why = xstrdup("the kernel offers no bus reset for it");
 	return false;
+}
+
+static bool bus_allowed(const struct reset_facts *f, bool by_hand, char **why)
+{
+	return bus_allowed_as(f, by_hand, false, why);
 }
 
 static void decide_ladder(const struct reset_facts *f, struct reset_plan *p)
@@ -523,10 +536,16 @@ static void decide_methods(const struct reset_facts *f, const char *methods,
 		}
 		if (r == RUNG_DEVICE_SPECIFIC) {
 			decide_device_specific(f, p);
-		} else if (r == RUNG_BUS) {
-			bool ok = bus_allowed(f, false, &bus_why);
+		} else if (r == RUNG_BUS || r == RUNG_CXL_BUS) {
+			bool ok = bus_allowed_as(f, false, r == RUNG_CXL_BUS, &bus_why);
 
-			step(p, RUNG_BUS, ok, "%s", bus_why);
+			if (r == RUNG_CXL_BUS && !ok && f->bridge && !f->bus_other) {
+				free(bus_why);
+				bus_why = xasprintf(
+				    "not offered for this device (reset_method: %s)",
+				    f->methods && *f->methods ? f->methods : "none");
+			}
+			step(p, (enum reset_rung)r, ok, "%s", bus_why);
 		} else if (!f->has_reset_method) {
 			step(p, (enum reset_rung)r, false,
 			     "this kernel (< 5.15) cannot select reset methods");
@@ -557,11 +576,21 @@ static void decide_force(const struct reset_facts *f, const char *name,
 		advise(p, "unknown reset method '%s'", name ? name : "");
 		return;
 	}
-	if (r == RUNG_BUS && !bus_allowed(f, true, &bus_why)) {
-		p->refused = f->bus_other != NULL;
-		step(p, RUNG_BUS, false, "%s", bus_why);
-		advise(p, "a bus reset of %s is %s: %s", f->bdf,
-		       p->refused ? "refused" : "not possible", bus_why);
+	if (r == RUNG_BUS || r == RUNG_CXL_BUS) {
+		bool ok = bus_allowed_as(f, true, r == RUNG_CXL_BUS, &bus_why);
+
+		/* asked for cxl_bus by name: the kernel says whether it offers
+		 * it; here only who else is behind the bridge counts */
+		if (r == RUNG_CXL_BUS && f->bridge && !f->bus_other)
+			ok = true;
+		if (!ok) {
+			p->refused = f->bus_other != NULL;
+			step(p, (enum reset_rung)r, false, "%s", bus_why);
+			advise(p, "a bus reset of %s is %s: %s", f->bdf,
+			       p->refused ? "refused" : "not possible", bus_why);
+			return;
+		}
+		step(p, (enum reset_rung)r, true, "as asked: %s", bus_why);
 		return;
 	}
 	if (r == RUNG_DEVICE_SPECIFIC && gen && !f->vr_available) {
@@ -575,8 +604,6 @@ static void decide_force(const struct reset_facts *f, const char *name,
 	if (r == RUNG_DEVICE_SPECIFIC && gen)
 		step(p, RUNG_DEVICE_SPECIFIC, true,
 		     "vendor-reset's reset for %s GPUs, as asked", gen);
-	else if (r == RUNG_BUS)
-		step(p, RUNG_BUS, true, "as asked: %s", bus_why);
 	else if (r == RUNG_REMOVE)
 		step(
 		    p, RUNG_REMOVE, true,

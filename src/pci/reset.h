@@ -14,6 +14,7 @@
  *                    where the kernel has it, else reset_method = bus; only
  *                    when every device behind the bridge is ours (it resets
  *                    them all)
+ *   (cxl_bus         the kernel's CXL bus reset, as bus; only when named)
  *   remove           remove + rescan: the device is re-enumerated, woken
  *                    first (power/control = on, d3cold_allowed = 0); only
  *                    for a device that no longer answers or is stuck in
@@ -47,6 +48,8 @@ enum reset_rung {
 	RUNG_BUS,
 	RUNG_REMOVE,
 	RUNG_DEFAULT, /* kernels without reset_method (< 5.15): the kernel's own order */
+	RUNG_CXL_BUS, /* the kernel's cxl_bus: only when the policy or --method names it
+		       */
 	RUNG_COUNT,
 };
 

@@ -70,7 +70,7 @@ static void test_rung_names(void **state)
 	assert_int_equal(reset_rung_parse("remove"), RUNG_REMOVE);
 	assert_int_equal(reset_rung_parse("default"), -1);
 	assert_int_equal(reset_rung_parse("FLR"), -1);
-	assert_int_equal(reset_rung_parse("cxl_bus"), -1);
+	assert_int_equal(reset_rung_parse("cxl_bus"), RUNG_CXL_BUS);
 	assert_string_equal(reset_rung_name(RUNG_AF_FLR), "af_flr");
 }
 
@@ -396,6 +396,14 @@ static void test_force_and_methods(void **state)
 	/* the policy's list, in its order, as the device offers it */
 	decide(&f, RESET_METHODS, "flr bus pm", "flr- bus+ pm+", &p);
 	assert_has(why_of(&p, RUNG_FLR), "not offered");
+	reset_plan_clear(&p);
+	/* cxl_bus only when named, with the bus rules */
+	decide(&f, RESET_METHODS, "cxl_bus pm", "cxl_bus- pm+", &p);
+	assert_has(why_of(&p, RUNG_CXL_BUS), "not offered");
+	reset_plan_clear(&p);
+	f.bus_other = xstrdup("0000:01:00.1");
+	decide(&f, RESET_FORCE, "cxl_bus", "cxl_bus-", &p);
+	assert_true(p.refused);
 	reset_plan_clear(&p);
 	decide(&f, RESET_OFF, NULL, "", &p);
 	assert_true(p.nothing_needed);
