@@ -227,6 +227,15 @@ static void check_held(struct target *t, struct inventory *inv, struct usage_ctx
 
 /* ---- output --------------------------------------------------------------- */
 
+/* --dry-run: some rung would be tried, or nothing is needed. */
+static bool would_work(const struct reset_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].run)
+			return true;
+	return p->nothing_needed;
+}
+
 static json_object *tried_json(enum reset_rung rung, const char *result, const char *why,
 			       uint64_t ms)
 {
@@ -246,7 +255,9 @@ static json_object *target_json(const struct target *t, bool dry_run)
 	const struct reset_result *r = &t->res;
 
 	json_object_object_add(o, "id", json_object_new_string(t->bdf));
-	json_object_object_add(o, "ok", json_object_new_boolean(t->done && r->ok));
+	json_object_object_add(
+	    o, "ok",
+	    json_object_new_boolean(t->done ? r->ok : dry_run && would_work(&t->plan)));
 	json_object_object_add(
 	    o, "method",
 	    r->rung >= 0 ? json_object_new_string(reset_rung_name(r->rung)) : NULL);
@@ -419,6 +430,8 @@ int cmd_reset(struct cli *c)
 			reset_facts_read(x->bdf, &t.bdfs, &f);
 			reset_decide(&f, mode, c->method, &x->plan);
 			reset_facts_clear(&f);
+			if (!would_work(&x->plan))
+				ret = EXIT_REFUSED;
 			continue;
 		}
 		if (reset_ladder(x->bdf, mode, c->method, &t.bdfs, &x->res) < 0)
