@@ -554,9 +554,10 @@ static void decide_methods(const struct reset_facts *f, const char *methods,
 			     "%s, as the policy's reset list asks",
 			     method_label((enum reset_rung)r));
 		} else {
-			step(p, (enum reset_rung)r, false,
-			     "not offered for this device (reset_method: %s)",
-			     *f->methods ? f->methods : "none");
+			step(
+			    p, (enum reset_rung)r, false,
+			    "reset method '%s' is not supported by this device (reset_method: %s)",
+			    m, *f->methods ? f->methods : "none");
 		}
 	}
 	if (!f->has_reset_method && f->has_reset)
@@ -620,6 +621,7 @@ void reset_decide(const struct reset_facts *f, enum reset_mode mode, const char 
 		  struct reset_plan *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->mode = mode;
 	switch (mode) {
 	case RESET_OFF:
 		out->nothing_needed = true;
@@ -949,6 +951,25 @@ static struct reset_try *add_try(struct reset_result *out, enum reset_rung rung,
 	return t;
 }
 
+/* Nothing could run: by hand the rungs are shown with their reasons; in
+ * post-stop's task log the message is all there is, so it carries them. */
+static char *no_method_message(const struct reset_facts *f, const struct reset_plan *p)
+{
+	char *s, *t;
+
+	if (p->mode == RESET_LADDER || p->mode == RESET_FORCE || p->n == 0)
+		return xasprintf(
+		    "no reset method can be used for %s (each rung says why it was skipped)",
+		    f->bdf);
+	s = xasprintf("no reset method can be used for %s:", f->bdf);
+	for (size_t i = 0; i < p->n; i++) {
+		t = xasprintf("%s%s %s", s, i ? ";" : "", p->v[i].why);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 int reset_run(const struct reset_facts *f, const struct reset_plan *p,
 	      struct reset_result *out)
 {
@@ -1039,12 +1060,7 @@ int reset_run(const struct reset_facts *f, const struct reset_plan *p,
 		ret = 0;
 		out->message = xstrdup(p->advice ? p->advice : "no reset needed");
 	} else if (!any) {
-		out->message =
-		    p->advice
-			? xstrdup(p->advice)
-			: xasprintf(
-			      "no reset method can be used for %s (each rung says why it was skipped)",
-			      f->bdf);
+		out->message = p->advice ? xstrdup(p->advice) : no_method_message(f, p);
 		if (p->refused)
 			ret = -EPERM;
 	} else {

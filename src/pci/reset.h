@@ -123,6 +123,7 @@ struct reset_plan {
 	/* RESET_AUTO: nothing needs to run, and that is fine ("vfio-pci
 	 * reset it with FLR when QEMU closed it") */
 	bool nothing_needed;
+	enum reset_mode mode; /* as decided for */
 };
 
 /*

@@ -395,11 +395,12 @@ static void test_force_and_methods(void **state)
 
 	/* the policy's list, in its order, as the device offers it */
 	decide(&f, RESET_METHODS, "flr bus pm", "flr- bus+ pm+", &p);
-	assert_has(why_of(&p, RUNG_FLR), "not offered");
+	assert_has(why_of(&p, RUNG_FLR),
+		   "reset method 'flr' is not supported by this device");
 	reset_plan_clear(&p);
 	/* cxl_bus only when named, with the bus rules */
 	decide(&f, RESET_METHODS, "cxl_bus pm", "cxl_bus- pm+", &p);
-	assert_has(why_of(&p, RUNG_CXL_BUS), "not offered");
+	assert_has(why_of(&p, RUNG_CXL_BUS), "not offered for this device");
 	reset_plan_clear(&p);
 	f.bus_other = xstrdup("0000:01:00.1");
 	decide(&f, RESET_FORCE, "cxl_bus", "cxl_bus-", &p);
@@ -1007,6 +1008,15 @@ static void test_reset_device_note(void **state)
 	    reset_device("0000:01:00.0", RESET_OFF, NULL, &ours, &note, &err), 0);
 	assert_string_equal(note, "not reset (reset = off)");
 	free(note);
+	/* the policy names a method the device lacks: the task log says so */
+	assert_int_equal(
+	    reset_device("0000:01:00.0", RESET_METHODS, "acpi", &ours, &note, &err),
+	    -EOPNOTSUPP);
+	assert_has(
+	    err,
+	    "no reset method can be used for 0000:01:00.0: reset method 'acpi' is not supported by this device (reset_method: pm bus)");
+	free(err);
+	err = NULL;
 	/* a Polaris card without vendor-reset: an error that says what to install */
 	assert_int_equal(
 	    reset_device("0000:0a:00.0", RESET_AUTO, NULL, &ours, &note, &err),
