@@ -324,7 +324,8 @@ static void advise_rdna(struct reset_plan *p, const struct reset_facts *f,
 static void decide_device_specific(const struct reset_facts *f, struct reset_plan *p)
 {
 	const char *gen = vendor_reset_generation(f->vendor, f->device);
-	const char *rdna = vendor_reset_unhelped(f->vendor, f->device, f->class_code);
+	const char *rdna =
+	    vendor_reset_rdna2_or_newer(f->vendor, f->device, f->class_code);
 
 	if (gen && f->vr_loaded)
 		step(
@@ -421,7 +422,8 @@ static void decide_ladder(const struct reset_facts *f, struct reset_plan *p)
 	static const enum reset_rung kernel_rungs[] = {RUNG_ACPI, RUNG_FLR, RUNG_AF_FLR,
 						       RUNG_PM};
 	const char *gen = vendor_reset_generation(f->vendor, f->device);
-	const char *rdna = vendor_reset_unhelped(f->vendor, f->device, f->class_code);
+	const char *rdna =
+	    vendor_reset_rdna2_or_newer(f->vendor, f->device, f->class_code);
 	const char *dead = dead_why(f);
 	_cleanup_free_ char *amd = NULL, *bus_why = NULL;
 	bool bus_ok;

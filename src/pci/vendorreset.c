@@ -59,7 +59,8 @@ bool vendor_reset_supports(unsigned vendor, unsigned device)
 	return vendor_reset_generation(vendor, device) != NULL;
 }
 
-const char *vendor_reset_unhelped(unsigned vendor, unsigned device, unsigned class_code)
+const char *vendor_reset_rdna2_or_newer(unsigned vendor, unsigned device,
+					unsigned class_code)
 {
 	if (vendor != VENDOR_RESET_AMD || (class_code >> 16) != 0x03)
 		return NULL;

@@ -8,7 +8,7 @@
  *
  *   vendor_reset_generation(0x1002, 0x67df)  -> "Polaris 10"
  *   vendor_reset_supports(0x1002, 0x67df)    -> true
- *   vendor_reset_unhelped(0x1002, 0x73bf, 0x030000) -> "Navi 21" (RDNA2)
+ *   vendor_reset_rdna2_or_newer(0x1002, 0x73bf, 0x030000) -> "Navi 21"
  *
  * The ids are those of vendor-reset's device table (Polaris 10/11/12,
  * Vega 10/20, Navi 10/12/14, MI100).  Navi 2x and later (RDNA2, RDNA3,
@@ -42,7 +42,8 @@ bool vendor_reset_supports(unsigned vendor, unsigned device);
  * exists: its generation ("Navi 21").  NULL for anything else, including
  * those cards' audio and USB functions, which reset normally.
  */
-const char *vendor_reset_unhelped(unsigned vendor, unsigned device, unsigned class_code);
+const char *vendor_reset_rdna2_or_newer(unsigned vendor, unsigned device,
+					unsigned class_code);
 
 /*
  * Reset the device through /dev/vendor_reset's ioctl (type PCI).  fd is

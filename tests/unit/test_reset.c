@@ -49,17 +49,23 @@ static void test_vendor_reset_table(void **state)
 	assert_false(vendor_reset_supports(0x10de, 0x67df));
 	assert_false(vendor_reset_supports(0x1002, 0x73bf));
 
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x73bf, 0x030000), "Navi 21");
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x73ff, 0x030000), "Navi 23");
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x743f, 0x030000), "Navi 24");
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x744c, 0x030000), "Navi 31");
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x7480, 0x038000), "Navi 33");
-	assert_string_equal(vendor_reset_unhelped(0x1002, 0x7550, 0x030000), "Navi 48");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x73bf, 0x030000),
+			    "Navi 21");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x73ff, 0x030000),
+			    "Navi 23");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x743f, 0x030000),
+			    "Navi 24");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x744c, 0x030000),
+			    "Navi 31");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x7480, 0x038000),
+			    "Navi 33");
+	assert_string_equal(vendor_reset_rdna2_or_newer(0x1002, 0x7550, 0x030000),
+			    "Navi 48");
 	/* Navi 21's USB-C function and an Aldebaran accelerator (0x740c) */
-	assert_null(vendor_reset_unhelped(0x1002, 0x73a4, 0x0c0330));
-	assert_null(vendor_reset_unhelped(0x1002, 0x740c, 0x038000));
-	assert_null(vendor_reset_unhelped(0x1002, 0x67df, 0x030000));
-	assert_null(vendor_reset_unhelped(0x10de, 0x73bf, 0x030000));
+	assert_null(vendor_reset_rdna2_or_newer(0x1002, 0x73a4, 0x0c0330));
+	assert_null(vendor_reset_rdna2_or_newer(0x1002, 0x740c, 0x038000));
+	assert_null(vendor_reset_rdna2_or_newer(0x1002, 0x67df, 0x030000));
+	assert_null(vendor_reset_rdna2_or_newer(0x10de, 0x73bf, 0x030000));
 }
 
 static void test_rung_names(void **state)
