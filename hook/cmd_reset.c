@@ -91,7 +91,7 @@ static int parse_address(const char *arg, char out[16], bool *slot_only)
 	*slot_only = !strchr(buf, '.');
 	if (*slot_only)
 		strcat(buf, ".0");
-	if (bdf_parse(buf, &dom, &bus, &dev, &fn) < 0 || dom > 0xffff)
+	if (bdf_parse(buf, &dom, &bus, &dev, &fn) < 0 || dom > 0xffffff)
 		return -EINVAL;
 	snprintf(out, 16, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
 	return 0;

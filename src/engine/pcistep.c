@@ -375,6 +375,13 @@ static int pci_undo(struct run *r, struct step *s, char **err)
 		ret = ops->reset(s->subject, (enum reset_mode)r->pol->reset,
 				 r->pol->reset_methods, ctx ? &ctx->ours : NULL, &note,
 				 &rerr);
+		if (ret == -EINTR || ret == -ETIMEDOUT)
+			/* a reset write that never finished: the device may still
+			 * be in the middle of it, so no host driver gets it now */
+			return errnof(
+			    err, ret,
+			    "%s; it stays on vfio-pci: check dmesg, then run 'vfiohook release %u'",
+			    rerr, r->vmid);
 		if (ret < 0) {
 			_cleanup_free_ char *hung = NULL;
 

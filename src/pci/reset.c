@@ -19,6 +19,8 @@
 /* vendor-reset answers EAGAIN while it cannot lock the device: retry. */
 #define VR_EAGAIN_TRIES 10
 #define VR_EAGAIN_NAP_MS 200
+/* any other sysfs write (reset_method, power/control, ...) */
+#define ATTR_TIMEOUT_MS 10000
 /* remove + rescan: how long the device may take to go and to come back */
 #define REMOVE_WAIT_MS 5000
 #define RESCAN_WAIT_MS 10000
@@ -27,11 +29,20 @@
 
 /* ---- the kernel, replaceable by tests ------------------------------------ */
 
+/* Every write in a child, bounded in time, as bind.c's: a writer stuck in
+ * the kernel (or killed) is reported instead of hanging the task. */
 static int real_write(const char *value, const char *path, int timeout_ms)
 {
-	if (timeout_ms > 0)
-		return host_write_timeout(timeout_ms, value, "%s", path);
-	return host_write(value, "%s", path);
+	return host_write_timeout(timeout_ms > 0 ? timeout_ms : ATTR_TIMEOUT_MS, value,
+				  "%s", path);
+}
+
+/* A write that did not finish (its writer was killed, or it hung): the
+ * device is in an unknown state, possibly still being reset, so the
+ * ladder stops there instead of poking it with the next rung. */
+static bool interrupted(int r)
+{
+	return r == -EINTR || r == -ETIMEDOUT;
 }
 
 static int real_vendor_ioctl(unsigned domain, unsigned bus, unsigned devfn)
@@ -835,8 +846,14 @@ static int rung_remove(const struct reset_facts *f, bool *kept_on, char **how, c
 	}
 	if (host_read(&autoprobe, "/sys/bus/pci/drivers_autoprobe") < 0)
 		autoprobe = NULL;
-	if (autoprobe)
-		kern->write("0", "/sys/bus/pci/drivers_autoprobe", 0);
+	if (autoprobe) {
+		r = kern->write("0", "/sys/bus/pci/drivers_autoprobe", 0);
+		if (r < 0)
+			return errnof(
+			    err, r,
+			    "not removing %s: cannot hold off driver probing (/sys/bus/pci/drivers_autoprobe): %s",
+			    f->bdf, strerror(-r));
+	}
 	r = dev_write(f->bdf, "remove", "1", RESET_TIMEOUT_MS);
 	if (r < 0) {
 		errnof(err, r, "cannot remove %s: %s", f->bdf, strerror(-r));
@@ -865,8 +882,18 @@ static int rung_remove(const struct reset_facts *f, bool *kept_on, char **how, c
 		    f->bdf);
 		goto autoprobe;
 	}
-	if (f->override)
-		dev_write(f->bdf, "driver_override", f->override, 0);
+	/* without its override back, probing would hand it to a host driver:
+	 * then it stays without one */
+	if (f->override) {
+		r = dev_write(f->bdf, "driver_override", f->override, 0);
+		if (r < 0) {
+			errnof(
+			    err, r,
+			    "%s came back, but its driver_override '%s' could not be set again (%s): it is left without a driver",
+			    f->bdf, f->override, strerror(-r));
+			goto autoprobe;
+		}
+	}
 	if (stuck) {
 		dev_write(f->bdf, "power/control", "on", 0);
 		dev_write(f->bdf, "d3cold_allowed", "0", 0);
@@ -992,7 +1019,15 @@ int reset_run(const struct reset_facts *f, const struct reset_plan *p,
 	 * sleep in D3hot; power/control = on brings it to D0 and keeps it */
 	if (any && host_read(&power, DEV "/power/control", f->bdf) == 0 &&
 	    !streq(power, "on")) {
-		if (dev_write(f->bdf, "power/control", "on", 0) < 0) {
+		int r = dev_write(f->bdf, "power/control", "on", 0);
+
+		if (interrupted(r)) {
+			out->message = xasprintf(
+			    "%s: waking it for the reset (power/control = on) did not finish: %s",
+			    f->bdf, strerror(-r));
+			return r;
+		}
+		if (r < 0) {
 			free(power);
 			power = NULL;
 		}
@@ -1000,7 +1035,7 @@ int reset_run(const struct reset_facts *f, const struct reset_plan *p,
 		free(power);
 		power = NULL;
 	}
-	for (size_t i = 0; i < p->n && !out->ok; i++) {
+	for (size_t i = 0; i < p->n && !out->ok && !interrupted(ret); i++) {
 		const struct reset_step *s = &p->v[i];
 		_cleanup_free_ char *how = NULL, *err = NULL;
 		uint64_t t0;

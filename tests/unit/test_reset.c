@@ -602,9 +602,11 @@ static void test_facts_dead_device(void **state)
 /* ---- the executor, against a fake kernel ---------------------------------------- */
 
 static char calls[8192];
-static const char *enotty_when; /* "reset" fails ENOTTY while reset_method is this */
-static bool hang_on_reset;	/* after "reset", config space reads all ones */
-static int ioctl_script[8];	/* results of successive ioctls; 0 after the end */
+static const char
+    *enotty_when; /* "reset" fails (fail_errno) while reset_method is this */
+static int fail_errno = -ENOTTY;
+static bool hang_on_reset;  /* after "reset", config space reads all ones */
+static int ioctl_script[8]; /* results of successive ioctls; 0 after the end */
 static int n_ioctl;
 static int load_result;	    /* what load_module returns */
 static bool load_makes_dev; /* a successful load creates /dev/vendor_reset */
@@ -685,7 +687,7 @@ static int fake_write(const char *value, const char *path, int timeout_ms)
 
 		free(m);
 		if (fail)
-			return -ENOTTY;
+			return fail_errno;
 	}
 	if (streq(attr, "reset") && hang_on_reset) {
 		static const unsigned char ones[2] = {0xff, 0xff};
@@ -770,6 +772,7 @@ static int exec_setup(void **state)
 		return -1;
 	calls[0] = '\0';
 	enotty_when = NULL;
+	fail_errno = -ENOTTY;
 	hang_on_reset = false;
 	memset(ioctl_script, 0, sizeof(ioctl_script));
 	n_ioctl = 0;
@@ -819,6 +822,27 @@ static void test_run_falls_through_and_puts_back(void **state)
 	free(m);
 	m = get_file("/sys/bus/pci/devices/%s/power/control", "0000:01:00.0");
 	assert_string_equal(m, "auto");
+	free(m);
+	reset_result_clear(&r);
+}
+
+static void test_run_stops_when_interrupted(void **state)
+{
+	struct reset_result r;
+	char *m;
+
+	(void)state;
+	/* the pm writer was killed (or hung): no further rung pokes the device */
+	enotty_when = "pm";
+	fail_errno = -EINTR;
+	assert_int_equal(reset_ladder("0000:01:00.0", RESET_LADDER, NULL, NULL, &r),
+			 -EINTR);
+	assert_false(r.ok);
+	assert_int_equal(r.tried[r.n_tried - 1].rung, RUNG_PM);
+	assert_null(strstr(calls, "reset_method=bus"));
+	/* what it changed is put back all the same */
+	m = get_file("/sys/bus/pci/devices/%s/reset_method", "0000:01:00.0");
+	assert_string_equal(m, "pm bus");
 	free(m);
 	reset_result_clear(&r);
 }
@@ -1055,6 +1079,8 @@ int main(void)
 					    fx_test_teardown),
 	    cmocka_unit_test_setup_teardown(test_run_falls_through_and_puts_back,
 					    exec_setup, exec_teardown),
+	    cmocka_unit_test_setup_teardown(test_run_stops_when_interrupted, exec_setup,
+					    exec_teardown),
 	    cmocka_unit_test_setup_teardown(test_run_verifies, exec_setup, exec_teardown),
 	    cmocka_unit_test_setup_teardown(test_run_driver_changed, exec_setup,
 					    exec_teardown),
