@@ -498,7 +498,7 @@ static void decide_auto(const struct reset_facts *f, struct reset_plan *p)
 		decide_device_specific(f, p);
 		return;
 	}
-	if (!f->has_reset && !f->bridge_subordinate) {
+	if (!f->has_reset) {
 		p->nothing_needed = true;
 		advise(p, "no reset method: handed back as it is");
 		return;
@@ -510,7 +510,9 @@ static void decide_auto(const struct reset_facts *f, struct reset_plan *p)
 		advise(p, "vfio-pci reset it with FLR when QEMU closed it");
 		return;
 	}
-	if (bus_allowed(f, false, &bus_why)) {
+	/* a bus reset only where the kernel itself offers one for the device;
+	 * vfio-pci already did what its method list allows */
+	if (has_method(f->methods, "bus") && bus_allowed(f, false, &bus_why)) {
 		step(p, RUNG_BUS, true, "no FLR; %s", bus_why);
 		/* a secondary bus reset can fail where the kernel's own method
 		 * works (6.1 gives ENOTTY when the link never reports active
@@ -521,7 +523,7 @@ static void decide_auto(const struct reset_facts *f, struct reset_plan *p)
 		return;
 	}
 	p->nothing_needed = true;
-	if (f->bus_other && (has_method(f->methods, "bus") || f->bridge_subordinate)) {
+	if (f->bus_other && has_method(f->methods, "bus")) {
 		step(p, RUNG_BUS, false, "%s", bus_why);
 		advise(p, "no bus reset: %s on the same bus is not this VM's",
 		       f->bus_other);
@@ -825,16 +827,62 @@ static bool wait_presence(const char *bdf, bool present, unsigned ms)
 }
 
 /*
- * remove + rescan.  A removed device comes back as a new one, without its
- * driver_override, so probing is held off (drivers_autoprobe = 0) until
- * the override is back: a hung GPU must not meet amdgpu on the way.
+ * Back on the driver it had after a rescan: PCI probes a device the
+ * moment it reappears (pci_bus_add_device() attaches it whatever
+ * drivers_autoprobe says), without its old driver_override, so a host
+ * driver may have taken it.  The canonical move: override, unbind, probe.
+ */
+static int move_back(const struct reset_facts *f, char **err)
+{
+	_cleanup_free_ char *now = NULL;
+	char path[PATH_MAX];
+	uint64_t until;
+	int r = 0;
+
+	host_readlink_base(&now, DEV "/driver", f->bdf);
+	if (streq(now, f->driver) || (!now && !f->driver))
+		return 0;
+	log_info("%s came back on %s: moving it back to %s", f->bdf,
+		 now ? now : "no driver", f->driver ? f->driver : "no driver");
+	if (f->driver && !f->override)
+		r = dev_write(f->bdf, "driver_override", f->driver, 0);
+	if (r == 0 && now) {
+		snprintf(path, sizeof(path), DEV "/driver/unbind", f->bdf);
+		r = kern->write(f->bdf, path, RESET_TIMEOUT_MS);
+	}
+	if (r == 0 && f->driver)
+		r = kern->write(f->bdf, "/sys/bus/pci/drivers_probe", RESET_TIMEOUT_MS);
+	if (f->driver && !f->override)
+		dev_write(f->bdf, "driver_override", "\n", 0);
+	if (r < 0)
+		return errnof(err, r,
+			      "%s came back on %s and could not be moved back to %s: %s",
+			      f->bdf, now ? now : "no driver",
+			      f->driver ? f->driver : "no driver", strerror(-r));
+	for (until = host_now_ms() + REMOVE_WAIT_MS;;) {
+		free(now);
+		now = NULL;
+		host_readlink_base(&now, DEV "/driver", f->bdf);
+		if (streq(now, f->driver) || (!now && !f->driver))
+			return 0;
+		if (host_now_ms() >= until)
+			return errnof(err, -EIO, "%s came back on %s, not on %s", f->bdf,
+				      now ? now : "no driver",
+				      f->driver ? f->driver : "no driver");
+		host_sleep_ms(50);
+	}
+}
+
+/*
+ * remove + rescan.  The device comes back as a new one: its
+ * driver_override, reset_method and power settings are set again, and it
+ * is moved back to its driver if a host driver took it on the way.
  */
 static int rung_remove(const struct reset_facts *f, bool *kept_on, char **how, char **err)
 {
-	_cleanup_free_ char *autoprobe = NULL;
 	char path[PATH_MAX];
 	bool stuck = !f->answers || stuck_d3cold(f);
-	int r, r2;
+	int r;
 
 	if (stuck) {
 		/* keep it powered from here on: stuck in D3cold is the usual
@@ -844,78 +892,42 @@ static int rung_remove(const struct reset_facts *f, bool *kept_on, char **how, c
 		if (f->bridge)
 			dev_write(f->bridge, "power/control", "on", 0);
 	}
-	if (host_read(&autoprobe, "/sys/bus/pci/drivers_autoprobe") < 0)
-		autoprobe = NULL;
-	if (autoprobe) {
-		r = kern->write("0", "/sys/bus/pci/drivers_autoprobe", 0);
-		if (r < 0)
-			return errnof(
-			    err, r,
-			    "not removing %s: cannot hold off driver probing (/sys/bus/pci/drivers_autoprobe): %s",
-			    f->bdf, strerror(-r));
-	}
 	r = dev_write(f->bdf, "remove", "1", RESET_TIMEOUT_MS);
-	if (r < 0) {
-		errnof(err, r, "cannot remove %s: %s", f->bdf, strerror(-r));
-		goto autoprobe;
-	}
-	if (!wait_presence(f->bdf, false, REMOVE_WAIT_MS)) {
-		r = errnof(err, -EBUSY, "%s is still there %d s after 'remove'", f->bdf,
-			   REMOVE_WAIT_MS / 1000);
-		goto autoprobe;
-	}
+	if (r < 0)
+		return errnof(err, r, "cannot remove %s: %s", f->bdf, strerror(-r));
+	if (!wait_presence(f->bdf, false, REMOVE_WAIT_MS))
+		return errnof(err, -EBUSY, "%s is still there %d s after 'remove'",
+			      f->bdf, REMOVE_WAIT_MS / 1000);
 	if (f->bridge)
 		snprintf(path, sizeof(path), DEV "/rescan", f->bridge);
 	else
 		snprintf(path, sizeof(path), "/sys/bus/pci/rescan");
 	r = kern->write("1", path, RESET_TIMEOUT_MS);
-	if (r < 0) {
-		errnof(err, r,
-		       "rescan (%s) failed: %s; run 'echo 1 > /sys/bus/pci/rescan'", path,
-		       strerror(-r));
-		goto autoprobe;
-	}
-	if (!wait_presence(f->bdf, true, RESCAN_WAIT_MS)) {
-		r = errnof(
+	if (r < 0)
+		return errnof(
+		    err, r, "rescan (%s) failed: %s; run 'echo 1 > /sys/bus/pci/rescan'",
+		    path, strerror(-r));
+	if (!wait_presence(f->bdf, true, RESCAN_WAIT_MS))
+		return errnof(
 		    err, -ENODEV,
 		    "%s did not come back after a rescan: run 'echo 1 > /sys/bus/pci/rescan'; if it stays away, the host needs a reboot",
 		    f->bdf);
-		goto autoprobe;
-	}
-	/* without its override back, probing would hand it to a host driver:
-	 * then it stays without one */
 	if (f->override) {
 		r = dev_write(f->bdf, "driver_override", f->override, 0);
-		if (r < 0) {
-			errnof(
+		if (r < 0)
+			return errnof(
 			    err, r,
-			    "%s came back, but its driver_override '%s' could not be set again (%s): it is left without a driver",
+			    "%s came back, but its driver_override '%s' could not be set again: %s",
 			    f->bdf, f->override, strerror(-r));
-			goto autoprobe;
-		}
 	}
 	if (stuck) {
 		dev_write(f->bdf, "power/control", "on", 0);
 		dev_write(f->bdf, "d3cold_allowed", "0", 0);
 		*kept_on = true;
 	}
-autoprobe:
-	if (autoprobe) {
-		r2 = kern->write(autoprobe, "/sys/bus/pci/drivers_autoprobe", 0);
-		if (r2 < 0)
-			log_warn(
-			    "could not put /sys/bus/pci/drivers_autoprobe back to %s: %s",
-			    autoprobe, strerror(-r2));
-	}
+	r = move_back(f, err);
 	if (r < 0)
 		return r;
-	if (f->driver) {
-		r = kern->write(f->bdf, "/sys/bus/pci/drivers_probe", RESET_TIMEOUT_MS);
-		if (r < 0)
-			return errnof(err, r,
-				      "%s came back, but probing its driver failed: %s",
-				      f->bdf, strerror(-r));
-	}
 	*how = xstrdup(
 	    stuck
 		? "removed and rescanned, kept powered (power/control = on, d3cold_allowed = 0)"

@@ -16,9 +16,11 @@
  *                    them all)
  *   (cxl_bus         the kernel's CXL bus reset, as bus; only when named)
  *   remove           remove + rescan: the device is re-enumerated, woken
- *                    first (power/control = on, d3cold_allowed = 0); only
- *                    for a device that no longer answers or is stuck in
- *                    D3cold (it resets nothing inside a healthy device)
+ *                    first (power/control = on, d3cold_allowed = 0), and
+ *                    moved back to its driver if a host driver took it on
+ *                    the way; only for a device that no longer answers or
+ *                    is stuck in D3cold (it resets nothing inside a
+ *                    healthy device)
  *
  * The work is split so each part can be tested alone:
  *   reset_facts_read()  reads what the decision needs (sysfs, module state)

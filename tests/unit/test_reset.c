@@ -701,7 +701,6 @@ static int fake_write(const char *value, const char *path, int timeout_ms)
 		return rename(a, b) < 0 ? -errno : 0;
 	}
 	if (streq(attr, "rescan")) {
-		char *ap = NULL;
 		const char *gone = "0000:0a:00.0";
 
 		host_path(a, sizeof(a), "/sys/bus/pci/devices/%s", gone);
@@ -709,15 +708,18 @@ static int fake_write(const char *value, const char *path, int timeout_ms)
 		if (rename(b, a) < 0)
 			return 0;
 		/* a new pci_dev: no override, the kernel's own method list,
-		 * power managed again; probed at once unless autoprobe is off */
+		 * power managed again, and probed at once: the host driver
+		 * takes it (pci_bus_add_device() ignores drivers_autoprobe) */
 		put_file("/sys/bus/pci/devices/0000:0a:00.0/driver_override", "(null)\n");
 		put_file("/sys/bus/pci/devices/0000:0a:00.0/reset_method", "flr bus\n");
 		put_file("/sys/bus/pci/devices/0000:0a:00.0/power/control", "auto\n");
 		put_file("/sys/bus/pci/devices/0000:0a:00.0/d3cold_allowed", "1\n");
 		put_file("/sys/bus/pci/devices/0000:0a:00.0/power_state", "D0\n");
-		host_read(&ap, "/sys/bus/pci/drivers_autoprobe");
-		set_driver(gone, streq(ap, "0") ? NULL : "amdgpu");
-		free(ap);
+		set_driver(gone, "amdgpu");
+		return 0;
+	}
+	if (streq(attr, "unbind")) {
+		set_driver(value, NULL);
 		return 0;
 	}
 	if (streq(path, "/sys/bus/pci/drivers_probe")) {
@@ -764,7 +766,7 @@ static const char exec_spec[] =
     "dev 0000:01:00.0 vendor=8086 device=10d3 class=020000 group=11 driver=vfio-pci override=vfio-pci parent=0000:00:01.0 reset_method=pm,bus\n"
     "dev 0000:00:02.0 vendor=8086 device=7c02 class=060400 group=2 driver=pcieport bridge\n"
     "dev 0000:0a:00.0 vendor=1002 device=67df class=030000 group=13 driver=vfio-pci override=vfio-pci parent=0000:00:02.0 reset_method=bus\n"
-    "file /sys/bus/pci/drivers_autoprobe 1\n";
+    "mkdir /sys/bus/pci/drivers/amdgpu\n";
 
 static int exec_setup(void **state)
 {
@@ -991,8 +993,8 @@ static void test_run_remove_d3cold(void **state)
 	char *m;
 
 	(void)state;
-	/* stuck in D3cold, on vfio-pci: removed, rescanned without a probe,
-	 * its override back before vfio-pci takes it again, kept powered */
+	/* stuck in D3cold, on vfio-pci: removed and rescanned, its override
+	 * back, moved back from the host driver that took it, kept powered */
 	put_file("/sys/bus/pci/devices/0000:0a:00.0/power_state", "D3cold\n");
 	put_file("/sys/bus/pci/devices/0000:0a:00.0/reset_method", "flr bus\n");
 	assert_int_equal(reset_ladder("0000:0a:00.0", RESET_FORCE, "remove", NULL, &r),
@@ -1001,9 +1003,10 @@ static void test_run_remove_d3cold(void **state)
 	assert_int_equal(r.rung, RUNG_REMOVE);
 	assert_called("0000:0a:00.0/power/control=on;0000:0a:00.0/d3cold_allowed=0;");
 	assert_called(
-	    "/sys/bus/pci/drivers_autoprobe=0;0000:0a:00.0/remove=1;0000:00:02.0/rescan=1;0000:0a:00.0/driver_override=vfio-pci;");
+	    "0000:0a:00.0/remove=1;0000:00:02.0/rescan=1;0000:0a:00.0/driver_override=vfio-pci;");
+	/* amdgpu took it on the way back: moved back to vfio-pci */
 	assert_called(
-	    "/sys/bus/pci/drivers_autoprobe=1;/sys/bus/pci/drivers_probe=0000:0a:00.0;");
+	    "0000:0a:00.0/driver/unbind=0000:0a:00.0;/sys/bus/pci/drivers_probe=0000:0a:00.0;");
 	m = get_file("/sys/bus/pci/devices/%s/driver_override", "0000:0a:00.0");
 	assert_string_equal(m, "vfio-pci");
 	free(m);
@@ -1015,6 +1018,20 @@ static void test_run_remove_d3cold(void **state)
 	free(m);
 	m = get_file("/sys/bus/pci/devices/%s/reset_method", "0000:0a:00.0");
 	assert_string_equal(m, "flr bus");
+	free(m);
+	reset_result_clear(&r);
+
+	/* on vfio-pci without an override (Proxmox binds with new_id): back
+	 * through a passing override, cleared afterwards */
+	put_file("/sys/bus/pci/devices/0000:0a:00.0/driver_override", "(null)\n");
+	calls[0] = '\0';
+	assert_int_equal(reset_ladder("0000:0a:00.0", RESET_FORCE, "remove", NULL, &r),
+			 0);
+	assert_called(
+	    "0000:0a:00.0/driver_override=vfio-pci;0000:0a:00.0/driver/unbind=0000:0a:00.0;/sys/bus/pci/drivers_probe=0000:0a:00.0;0000:0a:00.0/driver_override=\n;");
+	assert_true(r.ok);
+	m = get_file("/sys/bus/pci/devices/%s/driver_override", "0000:0a:00.0");
+	assert_string_equal(m, "");
 	free(m);
 	reset_result_clear(&r);
 }

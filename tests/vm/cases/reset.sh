@@ -10,7 +10,9 @@
 #      VM 130; once the VM is stopped and released, it goes through
 #   3. a bus-level reset of the e1000 behind the pcie-pci-bridge is refused
 #      while the virtio-blk beside it is the host's; with both named (and
-#      both on vfio-pci) the bridge's reset_subordinate resets them
+#      both on vfio-pci) the bridge's reset_subordinate resets them; then
+#      `--method remove` removes and rescans the e1000, which comes back on
+#      vfio-pci
 #
 # rig-topology: all
 set -uo pipefail
@@ -120,6 +122,16 @@ timing reset-bus-subordinate "$(jq_py "$VH_OUT" 'j["results"][0]["ms"] / 1000.0'
 check "$E1000 answers" answers $E1000
 check "$VBLK answers" answers $VBLK
 check_on "both still on vfio-pci" vfio-pci $E1000 $VBLK
+
+# the last rung by name: the e1000 is removed and found again, and comes
+# back to vfio-pci (its override restored before any driver could probe)
+vh reset $E1000 --method remove
+check_eq "remove + rescan of $E1000 exits 0" "$VH_RC" 0
+check_match "named as such" "$VH_OUT" "reset by remove"
+check "$E1000 answers" answers $E1000
+check_eq "$E1000 back on vfio-pci with its override" "$(drv $E1000) $(ovr $E1000)" \
+	"vfio-pci vfio-pci"
+check_eq "driver probing is on again" "$(cat /sys/bus/pci/drivers_autoprobe)" 1
 give_back_by_hand $E1000 e1000
 give_back_by_hand $VBLK virtio-pci
 check "vda is back" wait_until 20 [ -e /sys/block/vda ]
