@@ -123,15 +123,16 @@ check "$E1000 answers" answers $E1000
 check "$VBLK answers" answers $VBLK
 check_on "both still on vfio-pci" vfio-pci $E1000 $VBLK
 
-# the last rung by name: the e1000 is removed and found again, and comes
-# back to vfio-pci (its override restored before any driver could probe)
+# the last rung by name: the e1000 is removed and found again; the kernel
+# probes it at once (e1000 takes it), and it is moved back to vfio-pci
 vh reset $E1000 --method remove
 check_eq "remove + rescan of $E1000 exits 0" "$VH_RC" 0
 check_match "named as such" "$VH_OUT" "reset by remove"
 check "$E1000 answers" answers $E1000
 check_eq "$E1000 back on vfio-pci with its override" "$(drv $E1000) $(ovr $E1000)" \
 	"vfio-pci vfio-pci"
-check_eq "driver probing is on again" "$(cat /sys/bus/pci/drivers_autoprobe)" 1
+check_match "e1000 took it on rescan and it was moved back" "$VH_ERR" \
+	"$E1000 came back on e1000: moving it back to vfio-pci"
 give_back_by_hand $E1000 e1000
 give_back_by_hand $VBLK virtio-pci
 check "vda is back" wait_until 20 [ -e /sys/block/vda ]
