@@ -31,6 +31,8 @@ struct cli {
 	bool cluster;	     /* --cluster (status, check) */
 	const char *storage; /* --storage ID (enable) */
 	bool chain;	     /* --chain (enable) */
+	const char *method;  /* reset --method */
+	bool slot;	     /* reset --slot */
 	int argc;	     /* arguments after the command word */
 	char **argv;
 };
@@ -87,6 +89,7 @@ int api_plan_ctx(struct plan_ctx *pc, unsigned vmid, char **err);
  */
 int hook_chain(struct cli *c, unsigned vmid, const char *phase, int own,
 	       void (*undo)(unsigned vmid));
+int cmd_reset(struct cli *c);
 
 /* Hook mode: one phase for one VM; takes the global lock when it writes. */
 int hook_run(struct cli *c, unsigned vmid, const char *phase);

@@ -28,6 +28,8 @@ enum {
 	OPT_CLUSTER = 1 << 1,
 	OPT_STORAGE = 1 << 2,
 	OPT_CHAIN = 1 << 3,
+	OPT_METHOD = 1 << 4,
+	OPT_SLOT = 1 << 5,
 };
 
 struct command {
@@ -45,6 +47,8 @@ static const struct command commands[] = {
      OPT_CLUSTER},
     {"check", cmd_check, "[VMID]", "read-only doctor: host and VM findings with fixes",
      OPT_CLUSTER},
+    {"reset", cmd_reset, "BDF...", "reset devices by the reset ladder (AMD reset bug)",
+     OPT_METHOD | OPT_SLOT},
     {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)", 0},
     {"enable", cmd_enable, "VMID", "register as the VM's hookscript (qm set)",
      OPT_STORAGE | OPT_CHAIN},
@@ -129,6 +133,8 @@ static void usage(FILE *f)
 	    "  --cluster     status, check: every node of the cluster, through the API\n"
 	    "  --storage ID  enable: the snippets storage for the hookscript (default local)\n"
 	    "  --chain       enable: keep the VM's current hookscript, run after vfiohook\n"
+	    "  --method M    reset: use only this rung (device_specific acpi flr af_flr pm bus cxl_bus remove)\n"
+	    "  --slot        reset: every function of each device's slot (a GPU and its audio)\n"
 	    "  -v, -q        more or less output\n"
 	    "  -h, --help    this help\n"
 	    "  --version     print the version\n"
@@ -150,6 +156,8 @@ int main(int argc, char **argv)
 	    {"cluster", no_argument, NULL, 'C'},
 	    {"storage", required_argument, NULL, 's'},
 	    {"chain", no_argument, NULL, 'c'},
+	    {"method", required_argument, NULL, 'm'},
+	    {"slot", no_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct cli c = {0};
@@ -201,6 +209,14 @@ int main(int argc, char **argv)
 			c.chain = true;
 			used |= OPT_CHAIN;
 			break;
+		case 'm':
+			c.method = optarg;
+			used |= OPT_METHOD;
+			break;
+		case 'L':
+			c.slot = true;
+			used |= OPT_SLOT;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -243,7 +259,7 @@ int main(int argc, char **argv)
 	}
 	if (used & ~cmd->opts) {
 		static const char *const names[] = {"--source", "--cluster", "--storage",
-						    "--chain"};
+						    "--chain",	"--method",  "--slot"};
 
 		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 			if (used & ~cmd->opts & (1u << i)) {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "base/util.h"
-#include "pci/vendor_reset.h"
+#include "pci/vendorreset.h"
 
 #define PCI_VENDOR_NVIDIA 0x10de
 #define PCI_CLASS_DISPLAY 0x03
@@ -537,7 +537,7 @@ static void judge_vendor_reset(const struct doctor_host *h, struct findings *out
 {
 	for (size_t i = 0; i < h->n_amd; i++) {
 		const struct doctor_dev *dd = &h->amd[i];
-		const char *family = vendor_reset_family(dd->vendor, dd->device);
+		const char *family = vendor_reset_generation(dd->vendor, dd->device);
 		_cleanup_free_ char *who = dev_who(dd);
 		_cleanup_free_ char *select = xasprintf(
 		    "echo device_specific > /sys/bus/pci/devices/%s/reset_method (kernel 5.15 and later; after every boot, e.g. from a udev rule)",

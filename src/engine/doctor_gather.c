@@ -14,7 +14,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "engine/doctor.h"
-#include "pci/vendor_reset.h"
+#include "pci/vendorreset.h"
 #include "pve/mapping.h"
 #include "pve/storage.h"
 
@@ -407,7 +407,7 @@ static void gather_amd(struct doctor_host *h, struct inventory *inv)
 		struct pdev *full = NULL;
 		struct doctor_dev *dd;
 
-		if (!vendor_reset_family(v[i]->vendor, v[i]->device))
+		if (!vendor_reset_generation(v[i]->vendor, v[i]->device))
 			continue;
 		if (inventory_get(inv, v[i]->bdf, 0, &full) < 0)
 			continue;

@@ -16,6 +16,12 @@
 
 #define PCI_CTX 0 /* our slot in run.kind_ctx */
 
+/* the policy's reset values are passed to the ladder as they are */
+_Static_assert((int)POLICY_RESET_AUTO == (int)RESET_AUTO &&
+		   (int)POLICY_RESET_OFF == (int)RESET_OFF &&
+		   (int)POLICY_RESET_METHODS == (int)RESET_METHODS,
+	       "enum policy_reset and enum reset_mode differ");
+
 static const struct pci_ops real_ops = {
     .to_vfio = bind_to_vfio,
     .give_back = bind_give_back,
@@ -365,6 +371,13 @@ static int pci_undo(struct run *r, struct step *s, char **err)
 		ret = ops->reset(s->subject, (enum reset_mode)r->pol->reset,
 				 r->pol->reset_methods, ctx ? &ctx->ours : NULL, &note,
 				 &rerr);
+		if (ret == -EINTR || ret == -ETIMEDOUT)
+			/* a reset write that never finished: the device may still
+			 * be in the middle of it, so no host driver gets it now */
+			return errnof(
+			    err, ret,
+			    "%s; it stays on vfio-pci: check dmesg, then run 'vfiohook release %u'",
+			    rerr, r->vmid);
 		if (ret < 0) {
 			_cleanup_free_ char *hung = NULL;
 

@@ -76,7 +76,7 @@ enum policy_rebind {
 };
 
 enum policy_reset {
-	POLICY_RESET_AUTO,    /* the kernel's own method order (reset_method as it is) */
+	POLICY_RESET_AUTO,    /* the reset ladder, only where it helps (pci/reset.h) */
 	POLICY_RESET_OFF,     /* never reset on stop */
 	POLICY_RESET_METHODS, /* these methods, in this order (reset_methods) */
 };

@@ -40,71 +40,115 @@ static void sys_name(char *buf, size_t size, const char *name)
 			*c = '_';
 }
 
+bool kmod_loaded(const char *name)
+{
+	char sysname[64];
+
+	sys_name(sysname, sizeof(sysname), name);
+	/* loaded (or built in with parameters) */
+	return host_exists("/sys/module/%s/initstate", sysname) ||
+	       host_exists("/sys/module/%s/parameters", sysname);
+}
+
+/* kmod_module_new_from_lookup() for name, with libkmod's log routed to
+ * ours and its index loaded: 0 with *ctx and *list (maybe empty), or
+ * -errno with *err. */
+static int lookup(const char *name, struct kmod_ctx **ctx, struct kmod_list **list,
+		  char **err)
+{
+	int r;
+
+	*list = NULL;
+	*ctx = kmod_new(NULL, NULL);
+	if (!*ctx)
+		return errnof(err, -ENOMEM,
+			      "cannot look up module %s: libkmod could not start", name);
+	kmod_route_log(*ctx);
+	r = kmod_load_resources(*ctx);
+	if (r < 0)
+		log_debug(
+		    "libkmod: cannot load the module index: %s; looking up %s anyway",
+		    strerror(-r), name);
+	r = kmod_module_new_from_lookup(*ctx, name, list);
+	if (r < 0) {
+		kmod_unref(*ctx);
+		*ctx = NULL;
+		return errnof(err, r, "cannot look up module %s: %s", name, strerror(-r));
+	}
+	return 0;
+}
+
+bool kmod_available(const char *name)
+{
+	struct kmod_ctx *ctx;
+	struct kmod_list *list;
+	bool found;
+
+	if (!host_is_real() || kmod_loaded(name))
+		return kmod_loaded(name);
+	if (lookup(name, &ctx, &list, NULL) < 0)
+		return false;
+	found = list != NULL;
+	kmod_module_unref_list(list);
+	kmod_unref(ctx);
+	return found;
+}
+
 int kmod_ensure(const char *name, char **err)
 {
 	struct kmod_ctx *ctx;
 	struct kmod_list *list = NULL, *l;
-	int r, loaded = 0;
-
-	char sysname[64];
+	int r, ret = -ENOENT;
 
 	if (!host_is_real()) {
 		log_debug("not loading module %s: root is %s, not /", name, host_root());
 		return 0;
 	}
-	/* loaded (or built in with parameters): nothing to look up, which also
-	 * spares a host without /lib/modules/$(uname -r) a needless failure */
-	sys_name(sysname, sizeof(sysname), name);
-	if (host_exists("/sys/module/%s/initstate", sysname) ||
-	    host_exists("/sys/module/%s/parameters", sysname)) {
+	/* loaded: nothing to look up, which also spares a host without
+	 * /lib/modules/$(uname -r) a needless failure */
+	if (kmod_loaded(name)) {
 		log_debug("module %s is already loaded", name);
 		return 0;
 	}
-	ctx = kmod_new(NULL, NULL);
-	if (!ctx)
-		return errf(err, "cannot load module %s: libkmod could not start", name),
-		       -ENOMEM;
-	kmod_route_log(ctx);
-	r = kmod_load_resources(ctx);
+	r = lookup(name, &ctx, &list, err);
 	if (r < 0)
-		log_debug(
-		    "libkmod: cannot load the module index: %s; looking up %s anyway",
-		    strerror(-r), name);
-	r = kmod_module_new_from_lookup(ctx, name, &list);
-	if (r < 0 || !list) {
+		return r;
+	if (!list) {
 		kmod_unref(ctx);
-		errf(
-		    err,
+		return errnof(
+		    err, -ENOENT,
 		    "module %s not found for kernel (/lib/modules/$(uname -r)): install the kernel's modules package",
 		    name);
-		return r < 0 ? r : -ENOENT;
 	}
 	kmod_list_foreach (l, list) {
 		struct kmod_module *mod = kmod_module_get_module(l);
 		int state = kmod_module_get_initstate(mod);
 
 		if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_BUILTIN) {
-			loaded = 1;
+			ret = 0;
 		} else {
 			log_info("loading kernel module %s", kmod_module_get_name(mod));
 			r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL,
 							    NULL);
-			if (r == 0 || r == -EEXIST)
-				loaded = 1;
-			else
-				errf(
-				    err,
+			if (r == 0 || r == -EEXIST) {
+				ret = 0;
+			} else {
+				/* the kernel's errno, as init_module(2) gave it:
+				 * EKEYREJECTED is Secure Boot refusing the module */
+				ret = r < 0 ? r : -EIO;
+				errnof(
+				    err, ret,
 				    "cannot load module %s: %s; try 'modprobe %s' and read dmesg",
-				    kmod_module_get_name(mod), strerror(r < 0 ? -r : r),
-				    name);
+				    kmod_module_get_name(mod), strerror(-ret), name);
+			}
 		}
 		kmod_module_unref(mod);
-		if (loaded)
+		if (ret == 0)
 			break;
 	}
 	kmod_module_unref_list(list);
 	kmod_unref(ctx);
-	return loaded ? 0 : -EIO;
+	return ret;
 }
 
 /* ---- read-only questions (the doctor) ---- */

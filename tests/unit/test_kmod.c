@@ -13,7 +13,7 @@
 #include "base/host.h"
 #include "fixture.h"
 #include "pci/kmod.h"
-#include "pci/vendor_reset.h"
+#include "pci/vendorreset.h"
 #include "testutil.h"
 
 static void test_states(void **state)
@@ -113,7 +113,7 @@ static void test_vendor_reset_table(void **state)
 	(void)state;
 #define ALL(tbl, fam)                                                                    \
 	for (size_t i = 0; i < sizeof(tbl) / sizeof(*tbl); i++) {                        \
-		const char *f = vendor_reset_family(0x1002, tbl[i]);                     \
+		const char *f = vendor_reset_generation(0x1002, tbl[i]);                 \
 		if (!f || strcmp(f, fam))                                                \
 			fail_msg("1002:%04x: %s, expected %s", tbl[i], f ? f : "none",   \
 				 fam);                                                   \
@@ -130,11 +130,11 @@ static void test_vendor_reset_table(void **state)
 	ALL(navi12, "Navi 12");
 #undef ALL
 	assert_int_equal(counted, total);
-	assert_string_equal(vendor_reset_family(0x1002, 0x738c), "MI100");
+	assert_string_equal(vendor_reset_generation(0x1002, 0x738c), "MI100");
 	for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++)
-		if (vendor_reset_family(0x1002, none[i]))
+		if (vendor_reset_generation(0x1002, none[i]))
 			fail_msg("1002:%04x should not be in the table", none[i]);
-	assert_null(vendor_reset_family(0x10de, 0x67df));
+	assert_null(vendor_reset_generation(0x10de, 0x67df));
 }
 
 int main(void)

@@ -32,6 +32,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char calls[4096];    /* "to_vfio 0000:01:00.0;give_back ...;" */
 static const char *fail_on; /* to_vfio of this device fails */
+static int reset_fails;	    /* what reset returns (0: works) */
 static int in_flight, max_in_flight;
 static unsigned nap_ms;
 
@@ -121,8 +122,11 @@ static int fake_set_override(const char *bdf, const char *value, char **err)
 static int fake_reset(const char *bdf, enum reset_mode mode, const char *methods,
 		      const struct strv *ours, char **note, char **err)
 {
-	(void)mode, (void)methods, (void)ours, (void)err;
+	(void)mode, (void)methods, (void)ours;
 	record("reset %s;", bdf);
+	if (reset_fails)
+		return errnof(err, reset_fails, "%s: the reset of %s did not finish", bdf,
+			      bdf);
 	/* a reset that selected other methods and forgot to put them back */
 	put("bus", "/sys/bus/pci/devices/%s/reset_method", bdf);
 	*note = xstrdup("reset by bus");
@@ -171,6 +175,7 @@ static int setup(void **state)
 		return -1;
 	calls[0] = '\0';
 	fail_on = NULL;
+	reset_fails = 0;
 	in_flight = max_in_flight = 0;
 	nap_ms = 0;
 	pci_step_set_ops(&fake_ops);
@@ -324,6 +329,31 @@ static void test_poststop_per_policy(void **state)
 	assert_int_equal(journal_load(100, &j, &err), -ENOENT);
 }
 
+static void test_poststop_interrupted_reset_keeps_device(void **state)
+{
+	struct journal *j = NULL;
+	struct policy pol;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(prestart(), 0);
+	/* a reset whose writer was killed or hung: the device may still be
+	 * resetting, so it stays on vfio-pci and post-stop fails saying so */
+	reset_fails = -ETIMEDOUT;
+	assert_int_equal(journal_load(100, &j, &err), 0);
+	policy_defaults(&pol);
+	assert_true(lifecycle_release(j, &pol, GB_POST_STOP, "post-stop", false, &err) <
+		    0);
+	journal_free(j);
+	free(err);
+	assert_driver("0000:01:00.0", "vfio-pci");
+	assert_null(strstr(calls, "give_back 0000:01:00.0"));
+	/* the journal stays, so a later `release` finishes the job */
+	err = NULL;
+	assert_int_equal(journal_load(100, &j, &err), 0);
+	journal_free(j);
+}
+
 static void test_poststop_restore_gives_override_back(void **state)
 {
 	struct journal *j = NULL;
@@ -451,6 +481,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failure_rolls_back_only_what_changed,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poststop_per_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poststop_interrupted_reset_keeps_device,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poststop_restore_gives_override_back,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poststop_leaves_held_device, setup,

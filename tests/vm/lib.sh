@@ -196,6 +196,18 @@ wait_until() {
 	done
 }
 
+# wait_eval SECONDS 'SHELL CONDITION': like wait_until, but the condition is
+# a string evaluated afresh on every try, so "$(drv ...)" inside it is read
+# again each time (wait_until's arguments are expanded once, by the caller)
+wait_eval() {
+	local n=$(($1 * 10))
+	while ! eval "$2"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
 module_loaded() { [ -d "/sys/module/$1" ]; }
 
 # give_back_by_hand BDF DRIVER: after a failed check, put BDF back on DRIVER
@@ -207,7 +219,7 @@ give_back_by_hand() {
 	echo >"$SYS/$b/driver_override"
 	[ "$cur" = none ] || echo "$b" >"$SYS/$b/driver/unbind"
 	echo "$b" >/sys/bus/pci/drivers_probe
-	wait_until 5 [ "$(drv "$b")" = "$d" ] || note "$b did not go back to $d"
+	wait_eval 5 '[ "$(drv "$b")" = "$d" ]' || note "$b did not go back to $d"
 }
 
 # changed_since SNAPSHOT-TEXT: the BDFs whose driver/override differ now

@@ -30,13 +30,13 @@ vh 130 pre-start
 check_eq "pre-start 130 exits 0" "$VH_RC" 0
 check_eq "$E1 on vfio-pci" "$(drv $E1)" vfio-pci
 check "a watcher waits for the VM's QEMU" [ -n "$(watchers 130)" ]
-if wait_until 60 [ "$(drv $E1)" = e1000e ]; then
+if wait_eval 60 '[ "$(drv $E1)" = e1000e ]'; then
 	ok "$E1 back on e1000e $(elapsed "$t0") s after pre-start (timeout 4 s)"
 else
 	not_ok "$E1 back on e1000e within 60 s (it is on $(drv $E1))"
 fi
 check "the journal is gone" wait_until 5 [ ! -e "$(journal_file 130)" ]
-check "the watcher has exited" wait_until 20 [ -z "$(watchers 130)" ]
+check "the watcher has exited" wait_eval 20 '[ -z "$(watchers 130)" ]'
 check_snapshot "every PCI device as before" "$BEFORE"
 
 # ------------------------------------------------------------------ 2 ---
@@ -48,7 +48,7 @@ qemu-system-x86_64 -machine q35 -accel tcg -S -nodefaults -display none -m 128 \
 	-name vm131,debug-threads=on -device vfio-pci,host=$E1 \
 	-pidfile /var/run/qemu-server/131.pid -daemonize 2>&1 | indent
 check "QEMU 131 runs with its pid file" wait_until 20 [ -s /var/run/qemu-server/131.pid ]
-check "the watcher leaves once QEMU is up" wait_until 10 [ -z "$(watchers 131)" ]
+check "the watcher leaves once QEMU is up" wait_eval 10 '[ -z "$(watchers 131)" ]'
 sleep 6
 check_eq "$E1 stays on vfio-pci past the timeout" "$(drv $E1)" vfio-pci
 check "the journal stays" [ -e "$(journal_file 131)" ]
