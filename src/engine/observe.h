@@ -11,6 +11,7 @@
 #include "engine/plan.h"
 #include "pci/inventory.h"
 #include "pve/pveconf.h"
+#include "state/journal.h"
 
 /*
  * Returns 0 with *out set, also when the start would be refused (devices
@@ -33,5 +34,10 @@ void holders_free(struct holders *h);
 
 /* True when Proxmox's pid file for vmid names a live process. */
 bool observe_vm_running(unsigned vmid);
+
+/* j is of a pre-start that finished recently (within the grace period a
+ * start takes) whose QEMU has not come up yet: what it reserved is still
+ * to be taken. */
+bool observe_start_pending(const struct journal *j);
 
 #endif

@@ -30,13 +30,34 @@ static const char *const steal_names[] = {
 	[POLICY_STEAL_SAFE] = "safe",
 	[POLICY_STEAL_FORCE] = "force",
 };
+static const char *const hugepages_names[] = {
+	[POLICY_HUGEPAGES_AUTO] = "auto",
+	[POLICY_HUGEPAGES_OFF] = "off",
+};
+static const char *const pin_names[] = {
+	[POLICY_PIN_OFF] = "off",
+	[POLICY_PIN_ON] = "on",
+	[POLICY_PIN_AUTO] = "auto",
+};
 static const char *const key_names[] = {
 	[POLICY_KEY_REBIND] = "rebind",
 	[POLICY_KEY_RESET] = "reset",
 	[POLICY_KEY_STEAL] = "steal",
 	[POLICY_KEY_LOG] = "log",
+	[POLICY_KEY_HUGEPAGES] = "hugepages",
+	[POLICY_KEY_HP_DROP_CACHES] = "hugepages-drop-caches",
+	[POLICY_KEY_PIN] = "pin",
+	[POLICY_KEY_ISOLATE] = "isolate",
+	[POLICY_KEY_IRQ] = "irq",
 };
 static const char *const log_names[] = {"normal", "verbose"};
+static const char *const onoff_names[] = {"off", "on"};
+/* Keys whose "on" changes the whole host: the VM's notes, which non-root
+ * users write (design.md "Policy"), may not turn them on. */
+static const enum policy_key file_only[] = {
+	POLICY_KEY_HP_DROP_CACHES,
+	POLICY_KEY_ISOLATE,
+};
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
  * as /sys/bus/pci/devices/X/reset_method takes them. */
 static const char *const reset_methods[] = {
@@ -59,6 +80,11 @@ const char *policy_reset_name(enum policy_reset r)
 const char *policy_steal_name(enum policy_steal s)
 {
 	return NAME_OF(steal_names, s);
+}
+
+const char *policy_pin_name(enum policy_pin p)
+{
+	return NAME_OF(pin_names, p);
 }
 
 const char *policy_key_name(enum policy_key k)
@@ -86,6 +112,16 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 		return policy_steal_name(p->steal);
 	case POLICY_KEY_LOG:
 		return log_names[p->log_verbose];
+	case POLICY_KEY_HUGEPAGES:
+		return NAME_OF(hugepages_names, p->hugepages);
+	case POLICY_KEY_HP_DROP_CACHES:
+		return onoff_names[p->hp_drop_caches];
+	case POLICY_KEY_PIN:
+		return policy_pin_name(p->pin);
+	case POLICY_KEY_ISOLATE:
+		return onoff_names[p->isolate];
+	case POLICY_KEY_IRQ:
+		return onoff_names[p->irq];
 	default:
 		return "invalid";
 	}
@@ -97,6 +133,8 @@ void policy_defaults(struct policy *p)
 	p->rebind = POLICY_REBIND_AUTO;
 	p->reset = POLICY_RESET_AUTO;
 	p->steal = POLICY_STEAL_SAFE;
+	p->hugepages = POLICY_HUGEPAGES_AUTO;
+	p->pin = POLICY_PIN_OFF;
 }
 
 void policy_clear(struct policy *p)
@@ -139,9 +177,10 @@ static int parse_key(const char *key, const char *where, enum policy_key *out, c
 	int k = lookup(key_names, ARRAY_SIZE(key_names), key);
 
 	if (k < 0)
-		return errf(err,
-			    "%s: unknown key '%s'; known keys: rebind, reset, steal, log",
-			    where, key);
+		return errf(
+		    err,
+		    "%s: unknown key '%s'; known keys: rebind, reset, steal, log, hugepages, hugepages-drop-caches, pin, isolate, irq",
+		    where, key);
 	*out = (enum policy_key)k;
 	return 0;
 }
@@ -256,6 +295,51 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 			    where, value);
 		l->val.log_verbose = v == 1;
 		break;
+	case POLICY_KEY_HUGEPAGES:
+		v = lookup(hugepages_names, ARRAY_SIZE(hugepages_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for hugepages; allowed: auto (reserve the hugepages the VM config asks for on the right NUMA nodes before Proxmox allocates), off (leave them to Proxmox)",
+			    where, value);
+		l->val.hugepages = (enum policy_hugepages)v;
+		break;
+	case POLICY_KEY_HP_DROP_CACHES:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for hugepages-drop-caches; allowed: on (drop the host's page cache when hugepages come up short, then try again), off",
+			    where, value);
+		l->val.hp_drop_caches = v == 1;
+		break;
+	case POLICY_KEY_PIN:
+		v = lookup(pin_names, ARRAY_SIZE(pin_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for pin; allowed: off (as Proxmox leaves them), on (vCPU n to the n-th CPU of the VM's affinity), auto (whole cores near the passed-through devices)",
+			    where, value);
+		l->val.pin = (enum policy_pin)v;
+		break;
+	case POLICY_KEY_ISOLATE:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for isolate; allowed: on (keep host tasks off the VM's CPUs while it runs), off",
+			    where, value);
+		l->val.isolate = v == 1;
+		break;
+	case POLICY_KEY_IRQ:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for irq; allowed: on (steer the devices' interrupts to the VM's CPUs), off",
+			    where, value);
+		l->val.irq = v == 1;
+		break;
 	default:
 		return errf(err, "%s: unknown key", where);
 	}
@@ -286,6 +370,21 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			break;
 		case POLICY_KEY_LOG:
 			p->log_verbose = l->val.log_verbose;
+			break;
+		case POLICY_KEY_HUGEPAGES:
+			p->hugepages = l->val.hugepages;
+			break;
+		case POLICY_KEY_HP_DROP_CACHES:
+			p->hp_drop_caches = l->val.hp_drop_caches;
+			break;
+		case POLICY_KEY_PIN:
+			p->pin = l->val.pin;
+			break;
+		case POLICY_KEY_ISOLATE:
+			p->isolate = l->val.isolate;
+			break;
+		case POLICY_KEY_IRQ:
+			p->irq = l->val.irq;
 			break;
 		default:
 			break;
@@ -474,6 +573,21 @@ out:
 
 /* ---- the description ---------------------------------------------------- */
 
+/* A file-only key turned on in the notes is refused (policy.h). */
+static int check_file_only(const struct layer *l, enum policy_key key, const char *where,
+			   char **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(file_only); i++) {
+		if (file_only[i] != key || !streq(policy_value(&l->val, key), "on"))
+			continue;
+		return errf(
+		    err,
+		    "%s: %s=on changes the whole host, so a VM's notes (which non-root users may write) cannot ask for it; set it for this VM in %s under [vm %u]",
+		    where, key_names[key], POLICY_CONF_PATH, l->vmid);
+	}
+	return 0;
+}
+
 int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 			     char **err)
 {
@@ -520,6 +634,9 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 				goto out;
 			}
 			r = layer_set(&l, key, eq + 1, where, err);
+			if (r < 0)
+				goto out;
+			r = check_file_only(&l, key, where, err);
 			if (r < 0)
 				goto out;
 			pairs++;

@@ -26,6 +26,15 @@
  *            kernel's reset_method attribute wants)
  *   steal  = safe | force                (default safe)
  *   log    = normal | verbose            (default normal)
+ *   hugepages = auto | off               (default auto: pre-reserve the pages
+ *            the VM config asks for, per NUMA node, before Proxmox looks)
+ *   hugepages-drop-caches = on | off     (default off; file only)
+ *   pin    = off | on | auto             (default off: vCPU threads as Proxmox
+ *            leaves them)
+ *   isolate = off | on                   (default off; file only)
+ *   irq    = off | on                    (default off)
+ * "file only": a host-wide change that the VM's notes, which non-root users
+ * write, may not ask for; set it in /etc/vfiohook.conf.
  *
  * Parse errors name "/etc/vfiohook.conf:LINE" or "VM 100 description line N",
  * say what is wrong and what is allowed, and return -EINVAL; the program
@@ -59,11 +68,27 @@ enum policy_steal {
 	POLICY_STEAL_FORCE, /* take them anyway, with a warning */
 };
 
+enum policy_hugepages {
+	POLICY_HUGEPAGES_AUTO, /* reserve what the VM config asks for, at pre-start */
+	POLICY_HUGEPAGES_OFF,  /* leave hugepages to Proxmox */
+};
+
+enum policy_pin {
+	POLICY_PIN_OFF,	 /* leave QEMU's threads as Proxmox set them (affinity) */
+	POLICY_PIN_ON,	 /* vCPU n to the n-th CPU of the VM's affinity list */
+	POLICY_PIN_AUTO, /* whole cores local to the devices' NUMA node */
+};
+
 enum policy_key {
 	POLICY_KEY_REBIND,
 	POLICY_KEY_RESET,
 	POLICY_KEY_STEAL,
 	POLICY_KEY_LOG,
+	POLICY_KEY_HUGEPAGES,
+	POLICY_KEY_HP_DROP_CACHES,
+	POLICY_KEY_PIN,
+	POLICY_KEY_ISOLATE,
+	POLICY_KEY_IRQ,
 	POLICY_KEY_COUNT,
 };
 
@@ -74,8 +99,15 @@ struct policy {
 				NULL */
 	enum policy_steal steal;
 	bool log_verbose; /* log = verbose: the task log shows every sysfs step */
-	char *origin[8];  /* per enum policy_key: "/etc/vfiohook.conf:12",
-			   * "VM 100 description line 2", or NULL = built-in default */
+	enum policy_hugepages hugepages;
+	bool hp_drop_caches; /* hugepages-drop-caches = on: drop the page cache
+				before a retry that came up short */
+	enum policy_pin pin;
+	bool isolate; /* isolate = on: host tasks off the VM's CPUs while it runs */
+	bool irq;     /* irq = on: the devices' interrupts to the VM's CPUs */
+	char *origin[POLICY_KEY_COUNT]; /* per enum policy_key: "/etc/vfiohook.conf:12",
+					 * "VM 100 description line 2", or NULL =
+					 * built-in default */
 };
 
 /* Initialise *p to the defaults (does not free what *p held). */
@@ -108,6 +140,7 @@ void policy_clear(struct policy *p);
 const char *policy_rebind_name(enum policy_rebind r);
 const char *policy_reset_name(enum policy_reset r); /* "auto", "off", "methods" */
 const char *policy_steal_name(enum policy_steal s);
+const char *policy_pin_name(enum policy_pin p);
 const char *policy_key_name(enum policy_key k);
 /* Where key's value came from: the origin, or "default". */
 const char *policy_origin(const struct policy *p, enum policy_key k);

@@ -13,12 +13,28 @@
 
 void plan_ctx_free(struct plan_ctx *pc)
 {
+	res_plan_clear(&pc->res);
 	plan_free(pc->plan);
 	observation_free(pc->obs);
 	inventory_close(pc->inv);
 	policy_clear(&pc->pol);
 	vm_free(pc->vm);
 	memset(pc, 0, sizeof(*pc));
+}
+
+/* The hugepages and CPUs of the VM; a start Proxmox would refuse for its
+ * hugepages is a problem of the plan (when vfiohook reserves them). */
+static void plan_resources(struct plan_ctx *pc)
+{
+	struct strv bdfs = {0};
+
+	for (size_t i = 0; i < pc->obs->n_devs; i++)
+		if (pc->obs->devs[i].hostpci >= 0)
+			strv_add(&bdfs, pc->obs->devs[i].dev->bdf);
+	resources_plan(pc->vm, &pc->pol, &bdfs, &pc->res);
+	strv_clear(&bdfs);
+	if (pc->res.hp_error && pc->res.hp_reserve)
+		observation_add_problem(pc->obs, "hugepages", "%s", pc->res.hp_error);
 }
 
 int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
@@ -39,6 +55,7 @@ int plan_ctx_make(struct plan_ctx *pc, unsigned vmid, char **err)
 	r = observe_vm(pc->vm, pc->inv, &pc->obs, err);
 	if (r < 0)
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	plan_resources(pc);
 	plan_make(pc->obs, &pc->pol, &pc->plan);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "engine/policy.h"
+#include "engine/resources.h"
 #include "pci/inventory.h"
 #include "pve/pveconf.h"
 
@@ -17,6 +18,7 @@ struct plan_ctx {
 	struct inventory *inv;
 	struct observation *obs;
 	struct plan *plan;
+	struct res_plan res; /* hugepages and CPUs */
 };
 
 enum {

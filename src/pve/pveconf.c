@@ -201,6 +201,7 @@ void vm_free(struct vm *vm)
 	}
 	free(vm->hugepages);
 	free(vm->affinity);
+	free(vm->hotplug);
 	free(vm->lock);
 	vmconf_free(vm->conf);
 	free(vm);
@@ -361,6 +362,12 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 		return parse_count(v, &vm->sockets, e);
 	if (streq(k, "cores"))
 		return parse_count(v, &vm->cores, e);
+	if (streq(k, "vcpus"))
+		return parse_count(v, &vm->vcpus, e);
+	if (streq(k, "hotplug")) {
+		vm->hotplug = xstrdup(v);
+		return 0;
+	}
 	if (streq(k, "memory"))
 		return parse_memory(v, &vm->memory_mib, e);
 	if (streq(k, "lock")) {

@@ -76,6 +76,8 @@ struct vm {
 	struct vm_numa numa_nodes[VM_MAX_NUMA]; /* numa0..numa7 */
 	char *affinity; /* cpu list as written, validated ("0-5,8-13"), or NULL */
 	unsigned sockets, cores; /* defaults 1, 1 */
+	unsigned vcpus;		 /* vcpus: online vCPUs at start; 0 = sockets * cores */
+	char *hotplug;		 /* hotplug: as written, or NULL (Proxmox's default) */
 	/* memory: [current=]N; Proxmox's default is 512 MiB (QemuServer/Memory.pm) */
 	unsigned long long memory_mib;
 	char *lock; /* lock: value or NULL */
