@@ -165,7 +165,9 @@ static void print_resources(FILE *f, const struct res_plan *rp)
 		fprintf(f, "Hugepages (hugepages: %s%s)%s:", rp->hp_size,
 			rp->hp_keep ? ", keephugepages: 1" : "",
 			rp->hp_reserve ? "" : ", left to Proxmox (hugepages = off)");
-		if (rp->hp_error)
+		if (rp->hp_error && rp->hp_reserve)
+			fprintf(f, " Proxmox would refuse this start (see Problems)");
+		else if (rp->hp_error)
 			fprintf(f, " Proxmox would refuse this start: %s", rp->hp_error);
 		for (size_t i = 0, k = 0; i < rp->n_pools; i++) {
 			const struct hp_pool_plan *pp = &rp->pools[i];

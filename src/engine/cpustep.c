@@ -365,6 +365,38 @@ static int write_cpus(const struct iso_data *d, const char *cpus, char **err)
 	return cgroup_set_cpus(d->name, cpus, err);
 }
 
+/*
+ * Put a cgroup's own cpuset.cpus back to "" (none of its own: all its
+ * parent has).  The kernel refuses an empty set for a cgroup with tasks
+ * (ENOSPC, cpuset.c validate_change); then the parent's CPUs are written,
+ * the same set today, and the controller's undo (the subtree entry, undone
+ * after this one) removes the file altogether where we enabled it.
+ */
+static int write_empty(const struct iso_data *d, char **err)
+{
+	_cleanup_free_ char *parent = xstrdup(d->name), *eff = NULL, *e = NULL;
+	char *slash = strrchr(parent, '/');
+	int ret = write_cpus(d, "", &e);
+
+	if (ret != -ENOSPC || d->via != ISO_CGROUP) {
+		if (ret < 0)
+			errnof(err, ret, "%s", e);
+		return ret;
+	}
+	if (slash)
+		*slash = '\0';
+	else
+		parent[0] = '\0';
+	ret = cgroup_effective_cpus(parent, &eff);
+	if (ret < 0)
+		return errnof(err, ret, "%s; and the parent's CPUs cannot be read: %s", e,
+			      strerror(-ret));
+	log_debug(
+	    "%s has tasks, so it cannot have no CPUs of its own: giving it its parent's, %s",
+	    d->name, eff);
+	return write_cpus(d, eff, err);
+}
+
 static int iso_apply(struct run *r, struct step *s, char **err)
 {
 	struct iso_data *d = s->data;
@@ -542,7 +574,7 @@ static int iso_undo(struct run *r, struct step *s, char **err)
 		}
 		ret = set_state(r, "isolate", s->subject, JSTEP_UNDOING, err);
 		if (ret == 0)
-			ret = write_cpus(d, target, err);
+			ret = *target ? write_cpus(d, target, err) : write_empty(d, err);
 		if (ret < 0)
 			return ret;
 		log_debug("%s: back to '%s'", d->name, target);

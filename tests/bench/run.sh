@@ -48,7 +48,12 @@ printf 'plan, 4096 vs 256:       %8.2f ms vs %.2f ms: %sx (want <= 1.5)\n' \
 
 # Groups side by side (issue 8): pre-start and post-stop of four independent
 # devices against one, on the real kernel (the QEMU rig, topology quad).
+# Hugepages under memory pressure (issue 9): the fraction of the pages asked
+# for that one plain write obtains and that vfiohook obtains, per scenario
+# (topology numa; the longest part, several minutes).
 if [ "$(id -u)" = 0 ] && [ -z "${BENCH_NO_RIG:-}" ]; then
 	RIG_QUIET=1 bash "$top/tests/vm/rig.sh" run quad "$here/parallel.sh" 2>/dev/null |
 		grep '^bench:' || echo "bench: the rig run of tests/bench/parallel.sh failed"
+	RIG_QUIET=1 RIG_TIMEOUT=3600 bash "$top/tests/vm/rig.sh" run numa "$here/hugepages.sh" 2>/dev/null |
+		grep '^bench:' || echo "bench: the rig run of tests/bench/hugepages.sh failed"
 fi
