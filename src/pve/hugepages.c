@@ -281,7 +281,11 @@ static int dimm_pages(const struct vm *vm, const struct hp_host *h,
 			}
 		}
 	}
-	return 0;
+	/* Proxmox's MAX_MEM (at most 4 TiB) refuses this before any DIMM */
+	return errf(
+	    err,
+	    "Total memory is bigger than the %llu MiB memory hotplug can reach (memory: %llu; Proxmox refuses the start)",
+	    current, vm->memory_mib);
 }
 
 int hugepages_need(const struct vm *vm, const struct hp_host *h, struct hp_need *out,

@@ -280,6 +280,9 @@ static void test_hotplug(void **state)
 	refused("memory: 4096\nnuma: 1\nhugepages: 2\nhotplug: memory\n"
 		"numa0: cpus=0,memory=4096,hostnodes=0,policy=bind\n",
 		"cannot enable memory hotplugging with custom NUMA topology", NULL);
+	/* beyond the last DIMM (Proxmox's MAX_MEM is at most 4 TiB) */
+	refused("memory: 4194304\nnuma: 1\nhugepages: 2\nhotplug: memory\n",
+		"Total memory is bigger than the 4178944 MiB", NULL);
 	/* hotplug without memory: no DIMMs */
 	need_is("memory: 4096\nnuma: 1\nhugepages: 2\nhotplug: 1\n", "2M:0=2048");
 }
