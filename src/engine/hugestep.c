@@ -246,7 +246,8 @@ static int hp_apply(struct run *r, struct step *s, char **err)
 	rounds = 0;
 	while (ret == 0 && got < target) {
 		if (rounds >= HP_ROUNDS) {
-			/* the last help, only when the admin allows it: one more round */
+			/* the last help, only when the admin allows it, once, and
+			 * one more round after it */
 			if (!d->drop_caches || dropped)
 				break;
 			log_info("node %u: %ld of %ld pages; dropping the page cache",

@@ -209,6 +209,7 @@ int lifecycle_poststart(unsigned vmid, struct poststart_result *res, char **err)
 	ret = journal_load(vmid, &j, err);
 	if (ret == -ENOENT) {
 		j = journal_new(vmid);
+		ret = 0;
 	} else if (ret < 0) {
 		/* never write over a journal we cannot read: it may hold devices */
 		goto out;
@@ -266,7 +267,9 @@ int lifecycle_poststart(unsigned vmid, struct poststart_result *res, char **err)
 					 !startswith(ist.v[i].subject, "subtree:");
 	}
 	set_phase(j, "post-start", true);
-	ret = run_save(&r, err);
+	/* a VM that had no journal needs one only for what post-start changed */
+	if (j->n_devs || j->n_sections)
+		ret = run_save(&r, err);
 	if (ret < 0)
 		goto out_run;
 	if (pol.irq && bdfs.n) {
@@ -340,7 +343,19 @@ int lifecycle_release(struct journal *j, const struct policy *pol,
 	/* the newest kinds first, the devices last */
 	failed += undo_kind(&r, &ist, err);
 	failed += undo_kind(&r, &cst, err);
-	failed += undo_kind(&r, &hst, err);
+	if (hst.n && !dry_run) {
+		/* pools change only under Proxmox's lock: a start of another VM
+		 * may be between its allocation and its QEMU taking the pages */
+		int fd = -1;
+
+		if (lock_take(LOCK_HUGEPAGES_PATH, 60000, &fd, err) < 0)
+			failed++;
+		else
+			failed += undo_kind(&r, &hst, err);
+		lock_release(fd);
+	} else {
+		failed += undo_kind(&r, &hst, err);
+	}
 	failed += undo_kind(&r, &st, err);
 	if (dry_run)
 		goto out;

@@ -256,7 +256,8 @@ static void plan_cpus(const struct vm *vm, const struct policy *pol,
 		cpuset_and(&rp->vm_cpus, &rq.affinity, &topo.online);
 	if (pol->pin != POLICY_PIN_OFF && !rp->map.ok)
 		rp->cpu_problem = xstrdup(rp->map.problem);
-	else if ((pol->isolate || pol->irq) && cpuset_empty(&rp->vm_cpus))
+	else if ((pol->isolate || (pol->irq && dev_bdfs && dev_bdfs->n)) &&
+		 cpuset_empty(&rp->vm_cpus))
 		rp->cpu_problem = xasprintf(
 		    "%s needs the VM's CPUs: set pin = on or auto, or give the VM an affinity",
 		    pol->isolate ? "isolate = on" : "irq = on");

@@ -41,7 +41,9 @@ a = ctypes.addressof(ctypes.c_char.from_buffer(m))
 libc.madvise(a, mb << 20, 15)  # MADV_NOHUGEPAGE: 4 KiB pages
 libc.memset(a, 1, mb << 20)
 if mode == "locked":
-    libc.mlock(a, mb << 20)
+    if libc.mlock(a, mb << 20) != 0:
+        print("mlock failed: errno %d" % ctypes.get_errno(), flush=True)
+        sys.exit(1)
 else:
     for off in range(0, mb << 20, 8192):
         libc.madvise(a + off, 4096, 4)  # MADV_DONTNEED
@@ -55,9 +57,12 @@ HOLD=()
 hold() { # hold MB MODE: on node 1's CPUs, so its memory is node 1's
 	taskset -c 2-3 python3 "$T_TMP/hold.py" "$1" "$2" >"$T_TMP/hold.$2" 2>&1 &
 	HOLD+=($!)
-	wait_until 600 grep -q ready "$T_TMP/hold.$2" || note "hold $1 $2 not ready"
+	wait_until 600 grep -q ready "$T_TMP/hold.$2" ||
+		not_ok "could not hold $1 MiB ($2): $(cat "$T_TMP/hold.$2")"
 }
 CACHE_FD=
+DIRTY0=$(sysctl -n vm.dirty_ratio) DIRTYBG0=$(sysctl -n vm.dirty_background_ratio)
+EXPIRE0=$(sysctl -n vm.dirty_expire_centisecs) WB0=$(sysctl -n vm.dirty_writeback_centisecs)
 setup() { # setup SCENARIO: sets WANT (pages) and KB
 	local free
 	case $1 in
@@ -66,18 +71,24 @@ setup() { # setup SCENARIO: sets WANT (pages) and KB
 		hold 300 frag
 		;;
 	cache | dirty)
+		# the ballast first, then the cache in what is left
+		hold $(($(meminfo MemFree) - 620)) locked
 		exec {CACHE_FD}<>/dev/vda
 		if [ "$1" = dirty ]; then
+			# dirty pages stay dirty: no writeback until the test ends
+			sysctl -q -w vm.dirty_ratio=90 vm.dirty_background_ratio=80 \
+				vm.dirty_expire_centisecs=360000 vm.dirty_writeback_centisecs=0
 			taskset -c 2-3 dd if=/dev/zero of=/dev/vda bs=1M count=512 conv=notrunc 2>/dev/null
 		else
 			taskset -c 2-3 dd if=/dev/vda of=/dev/null bs=1M count=512 2>/dev/null
 		fi
-		hold $(($(meminfo MemFree) - 100)) locked
 		;;
 	esac
 	free=$(meminfo MemFree)
 	KB=2048
-	WANT=$(((free + $(meminfo FilePages) - 60) / 2))
+	# the first setup of a scenario sets what every try asks for, with room
+	# for the kernel's watermarks and the few MiB a run itself needs
+	[ -n "${WANT:-}" ] || WANT=$(((free + $(meminfo FilePages) - 100) / 2))
 	[ "$1" = anon-1G ] && KB=1048576 WANT=1
 	SETUP_NOTE="free $free MiB, cache $(meminfo FilePages) MiB (dirty $(meminfo Dirty)), asking $WANT x ${KB} kB"
 }
@@ -87,6 +98,8 @@ teardown() {
 	HOLD=()
 	[ -z "$CACHE_FD" ] || exec {CACHE_FD}>&-
 	CACHE_FD=
+	sysctl -q -w vm.dirty_ratio="$DIRTY0" vm.dirty_background_ratio="$DIRTYBG0" \
+		vm.dirty_expire_centisecs="$EXPIRE0" vm.dirty_writeback_centisecs="$WB0"
 	echo 0 >"$NODE/hugepages/hugepages-2048kB/nr_hugepages"
 	echo 0 >"$NODE/hugepages/hugepages-1048576kB/nr_hugepages"
 	sync
@@ -131,6 +144,7 @@ vfio() {
 
 mkdir -p /etc/pve/qemu-server
 for sc in ${BENCH_HP_SCENARIOS:-anon cache dirty anon-1G}; do
+	WANT=
 	plain "$sc"
 	p=$GOT w=$WANT
 	vfio "$sc"

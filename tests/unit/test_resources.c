@@ -538,6 +538,27 @@ static void test_poststart_refuses_loudly(void **state)
 	assert_false(host_exists("/run/vfiohook/100.json"));
 }
 
+/* irq = on for a VM without devices: nothing to steer, nothing wrong; off
+ * altogether: post-start does nothing */
+static void test_poststart_nothing_to_do(void **state)
+{
+	struct poststart_result res;
+	char *err = NULL;
+
+	assert_int_equal(fx_spec(*state, cgroups), 0);
+	conf("memory: 1024\ncores: 2\n");
+	assert_int_equal(host_write("[vm 100]\nirq = on\n", "/etc/vfiohook.conf"), 0);
+	assert_int_equal(lifecycle_poststart(100, &res, &err), 0);
+	assert_int_equal(res.irqs, 0);
+	assert_false(res.watcher);
+	poststart_result_clear(&res);
+	assert_int_equal(host_write("[vm 100]\npin = off\n", "/etc/vfiohook.conf"), 0);
+	assert_int_equal(lifecycle_poststart(100, &res, &err), 0);
+	assert_true(res.nothing);
+	poststart_result_clear(&res);
+	assert_false(host_exists("/run/vfiohook/100.json"));
+}
+
 /* ---- interrupts ------------------------------------------------------------------ */
 
 static void test_irq_parse(void **state)
@@ -593,6 +614,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_isolate_from_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poststart_refuses_loudly, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_poststart_nothing_to_do, setup,
 					    teardown),
 	    cmocka_unit_test(test_irq_parse),
 	};
