@@ -237,6 +237,28 @@ int cmd_status(struct cli *c)
 				json_object_array_add(d, x);
 			}
 			json_object_object_add(o, "devices", d);
+			/* the other kinds (hugepages, cpus, isolate): subject and state
+			 */
+			d = json_object_new_object();
+			for (size_t k = 0; k < j->n_sections; k++) {
+				const struct jsection *sec = &j->sections[k];
+				json_object *a = json_object_new_array();
+
+				for (size_t e = 0; e < sec->n; e++) {
+					json_object *x = json_object_new_object();
+
+					json_object_object_add(
+					    x, "subject",
+					    json_object_new_string(sec->v[e].subject));
+					json_object_object_add(
+					    x, "state",
+					    json_object_new_string(
+						jstep_state_name(sec->v[e].state)));
+					json_object_array_add(a, x);
+				}
+				json_object_object_add(d, sec->kind, a);
+			}
+			json_object_object_add(o, "sections", d);
 			json_object_array_add(jjs, o);
 		} else {
 			printf("  VM %u: %s %s%s", j->vmid, j->phase ? j->phase : "?",
@@ -252,6 +274,12 @@ int cmd_status(struct cli *c)
 				       jdev_state_name(j->devs[k].state),
 				       j->devs[k].orig_driver ? j->devs[k].orig_driver
 							      : "no driver");
+			for (size_t k = 0; k < j->n_sections; k++)
+				for (size_t e = 0; e < j->sections[k].n; e++)
+					printf(
+					    "    %-9s %-14s %s\n", j->sections[k].kind,
+					    j->sections[k].v[e].subject,
+					    jstep_state_name(j->sections[k].v[e].state));
 			if (stale)
 				printf(
 				    "    -> run 'vfiohook release %u' to give its devices back\n",

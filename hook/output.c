@@ -15,6 +15,77 @@ static json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+static const char *page_name(unsigned size_mib)
+{
+	return size_mib == 1024 ? "1 GiB" : "2 MiB";
+}
+
+/* "hugepages": null when the VM asks for none, else its pools. */
+static json_object *hugepages_json(const struct res_plan *rp)
+{
+	json_object *o, *pools;
+
+	if (!rp->hp_asked)
+		return NULL;
+	o = json_object_new_object();
+	pools = json_object_new_array();
+	json_object_object_add(o, "size", json_object_new_string(rp->hp_size));
+	json_object_object_add(o, "keep", json_object_new_boolean(rp->hp_keep));
+	json_object_object_add(o, "reserve", json_object_new_boolean(rp->hp_reserve));
+	json_object_object_add(o, "error", jstr_or_null(rp->hp_error));
+	for (size_t i = 0; i < rp->n_pools; i++) {
+		const struct hp_pool_plan *pp = &rp->pools[i];
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "node", json_object_new_int((int)pp->node));
+		json_object_object_add(x, "size_kb",
+				       json_object_new_int64((int64_t)pp->kb));
+		json_object_object_add(x, "pages", json_object_new_int64(pp->pages));
+		json_object_object_add(x, "nr", json_object_new_int64(pp->now.nr));
+		json_object_object_add(x, "free", json_object_new_int64(pp->now.free));
+		json_object_object_add(x, "promised",
+				       json_object_new_int64(pp->promised));
+		json_object_object_add(x, "add", json_object_new_int64(pp->add));
+		json_object_array_add(pools, x);
+	}
+	json_object_object_add(o, "pools", pools);
+	return o;
+}
+
+/* "cpus": null when pin, isolate and irq are off, else the CPU map. */
+static json_object *cpus_json(const struct res_plan *rp)
+{
+	json_object *o, *map;
+	char *list;
+
+	if (rp->pin == POLICY_PIN_OFF && !rp->isolate && !rp->irq)
+		return NULL;
+	o = json_object_new_object();
+	map = json_object_new_array();
+	json_object_object_add(o, "pin",
+			       json_object_new_string(policy_pin_name(rp->pin)));
+	json_object_object_add(o, "vcpus", json_object_new_int((int)rp->map.vcpus));
+	for (unsigned i = 0; rp->map.ok && i < rp->map.vcpus; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "vcpu", json_object_new_int((int)i));
+		json_object_object_add(x, "cpu", json_object_new_int(rp->map.cpu_of[i]));
+		json_object_array_add(map, x);
+	}
+	json_object_object_add(o, "map", map);
+	list = cpuset_format(&rp->map.others);
+	json_object_object_add(o, "others",
+			       rp->map.ok ? json_object_new_string(list) : NULL);
+	free(list);
+	list = cpuset_format(&rp->vm_cpus);
+	json_object_object_add(o, "cpus", json_object_new_string(list));
+	free(list);
+	json_object_object_add(o, "isolate", json_object_new_boolean(rp->isolate));
+	json_object_object_add(o, "irq", json_object_new_boolean(rp->irq));
+	json_object_object_add(o, "problem", jstr_or_null(rp->cpu_problem));
+	return o;
+}
+
 json_object *plan_to_json(const struct plan_ctx *pc)
 {
 	const struct plan *p = pc->plan;
@@ -24,7 +95,8 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 	json_object *probs = json_object_new_array();
 	json_object *pol = json_object_new_object();
 	json_object *warns = json_object_new_array();
-	const struct strv *wl[] = {&pc->vm->conf->warnings, &obs->warnings};
+	const struct strv *wl[] = {&pc->vm->conf->warnings, &obs->warnings,
+				   &pc->res.warnings};
 
 	json_object_object_add(root, "vmid", json_object_new_int64(p->vmid));
 	json_object_object_add(root, "node", json_object_new_string(obs->node));
@@ -102,7 +174,64 @@ json_object *plan_to_json(const struct plan_ctx *pc)
 		json_object_object_add(pol, policy_key_name(k),
 				       json_object_new_string(policy_value(&pc->pol, k)));
 	json_object_object_add(root, "policy", pol);
+	json_object_object_add(root, "hugepages", hugepages_json(&pc->res));
+	json_object_object_add(root, "cpus", cpus_json(&pc->res));
 	return root;
+}
+
+static void print_resources(FILE *f, const struct res_plan *rp)
+{
+	if (rp->hp_asked) {
+		fprintf(f, "Hugepages (hugepages: %s%s)%s:", rp->hp_size,
+			rp->hp_keep ? ", keephugepages: 1" : "",
+			rp->hp_reserve ? "" : ", left to Proxmox (hugepages = off)");
+		if (rp->hp_error && rp->hp_reserve)
+			fprintf(f, " Proxmox would refuse this start (see Problems)");
+		else if (rp->hp_error)
+			fprintf(f, " Proxmox would refuse this start: %s", rp->hp_error);
+		for (size_t i = 0, k = 0; i < rp->n_pools; i++) {
+			const struct hp_pool_plan *pp = &rp->pools[i];
+
+			if (pp->pages <= 0)
+				continue;
+			fprintf(f, "%s node %u: %lld x %s (pool %ld, %ld free%s",
+				k++ ? ";" : "", pp->node, pp->pages,
+				page_name(pp->size_mib), pp->now.nr, pp->now.free,
+				pp->promised ? ", some promised to other VMs" : "");
+			if (rp->hp_reserve)
+				fprintf(f, "; add %lld)", pp->add);
+			else
+				fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+	if (rp->pin != POLICY_PIN_OFF || rp->isolate || rp->irq) {
+		_cleanup_free_ char *cpus = cpuset_format(&rp->vm_cpus);
+
+		fprintf(f, "CPUs (pin = %s, %u vCPUs):", policy_pin_name(rp->pin),
+			rp->map.vcpus);
+		if (rp->cpu_problem) {
+			fprintf(f, " NOT done at post-start: %s\n", rp->cpu_problem);
+		} else {
+			if (rp->map.ok) {
+				_cleanup_free_ char *o = cpuset_format(&rp->map.others);
+
+				for (unsigned i = 0; i < rp->map.vcpus; i++)
+					fprintf(f, "%s vCPU %u -> CPU %d", i ? "," : "",
+						i, rp->map.cpu_of[i]);
+				fprintf(f, "; other threads -> %s", o);
+			}
+			if (rp->isolate)
+				fprintf(f, "%s host tasks off %s", rp->map.ok ? ";" : "",
+					cpus);
+			if (rp->irq)
+				fprintf(f, "%s interrupts to %s",
+					rp->map.ok || rp->isolate ? ";" : "", cpus);
+			fputc('\n', f);
+		}
+	}
+	for (size_t i = 0; i < rp->warnings.n; i++)
+		fprintf(f, "Warning: %s\n", rp->warnings.v[i]);
 }
 
 json_object *plan_failure_json(unsigned vmid, const char *id, const char *message)
@@ -181,6 +310,7 @@ void plan_print_text(FILE *f, const struct plan_ctx *pc)
 		fprintf(f, "%s %s = %s (%s)", k ? "," : "", policy_key_name(k),
 			policy_value(&pc->pol, k), policy_origin(&pc->pol, k));
 	fputc('\n', f);
+	print_resources(f, &pc->res);
 	if (p->n_problems) {
 		fprintf(f, "Problems:\n");
 		for (size_t i = 0; i < p->n_problems; i++)

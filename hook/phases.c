@@ -2,9 +2,11 @@
 /*
  * The hook phases as Proxmox calls them (proxmox-facts.md):
  *   pre-start   observe → plan → apply → verify; non-zero aborts the start
- *   post-start  nothing yet
+ *   post-start  pin vCPUs, isolate, steer interrupts; Proxmox only warns on a
+ *               non-zero exit, so what was not done is said loudly
  *   pre-stop    nothing yet
- *   post-stop   reset, then give devices back (also `vfiohook release VMID`)
+ *   post-stop   undo: isolation, hugepages, then reset and give devices back
+ *               (also `vfiohook release VMID`)
  *
  * The work is the engine's (src/engine/lifecycle.h); this file takes the
  * global lock, finishes what an interrupted run left in the journal, and
@@ -47,7 +49,8 @@ static int release_journal(struct journal *j, const char *phase, bool by_hand,
 		policy_rebind_name(pol.rebind));
 	r = lifecycle_release(j, &pol, GB_POST_STOP, phase, dry_run, &err);
 	if (r == 0 && !dry_run)
-		log_info("VM %u: devices given back", j->vmid);
+		log_info("VM %u: %s given back", j->vmid,
+			 j->n_devs ? "devices" : "hugepages and CPUs");
 	else if (r < 0) {
 		log_err("%s", err);
 		if (by_hand)
@@ -198,7 +201,7 @@ static int pre_start(struct cli *c, unsigned vmid)
 	}
 	if (pc.pol.log == POLICY_LOG_VERBOSE && log_get_level() < LOGL_DEBUG)
 		log_setup(LOGL_DEBUG, true);
-	if (pc.plan->ok && pc.plan->n_devs == 0) {
+	if (pc.plan->ok && pc.plan->n_devs == 0 && !pc.res.hp_reserve) {
 		log_info("VM %u has no hostpci devices: nothing to do", vmid);
 		goto out;
 	}
@@ -221,21 +224,24 @@ static int pre_start(struct cli *c, unsigned vmid)
 		    pc.plan->n_forced);
 	free(err);
 	err = NULL;
+	for (size_t i = 0; i < pc.res.warnings.n; i++)
+		log_warn("VM %u: %s", vmid, pc.res.warnings.v[i]);
 	r = lifecycle_prestart(&pc, j, &res, &err);
 	j = NULL;
 	if (r < 0) {
 		log_err("%s", err);
 		log_err(
-		    "VM %u was not started: its devices could not be moved to vfio-pci; nothing stays changed",
+		    "VM %u was not started: its devices or hugepages could not be made ready; nothing stays changed",
 		    vmid);
 		r = EXIT_REFUSED;
 		goto out;
 	}
-	if (res.n_vfio == 0) {
+	if (res.n_vfio == 0 && pc.plan->n_devs)
 		log_info("VM %u: no device to put on vfio-pci", vmid);
-	} else {
+	if (res.n_vfio || res.n_pools) {
 		/* Proxmox runs no post-stop when the start fails after us: if
-		 * no QEMU comes up in time, the watcher gives the devices back */
+		 * no QEMU comes up in time, the watcher gives back what this
+		 * start took (devices, hugepages) */
 		unsigned timeout = pc.pol.start_timeout ? pc.pol.start_timeout
 							: pve_start_timeout(pc.vm);
 
@@ -243,11 +249,15 @@ static int pre_start(struct cli *c, unsigned vmid)
 		err = NULL;
 		if (watcher_start(vmid, res.started, timeout, &err) < 0)
 			log_warn(
-			    "%s: if the start fails, give the devices back with 'vfiohook release %u'",
+			    "%s: if the start fails, give back what it took with 'vfiohook release %u'",
 			    err, vmid);
+	}
+	if (res.n_vfio)
 		log_info("VM %u: %zu device(s) on vfio-pci (%zu moved), ready for QEMU",
 			 vmid, res.n_vfio, res.n_moved);
-	}
+	if (res.n_pools)
+		log_info("VM %u: its hugepages are free on %zu pool(s), ready for QEMU",
+			 vmid, res.n_pools);
 	r = EXIT_OK;
 out:
 	journal_free(j);
@@ -280,12 +290,50 @@ static void undo_pre_start(unsigned vmid)
 	lock_release(fd);
 }
 
+/* post-start: Proxmox ignores its exit status beyond a warning, so what was
+ * not done is said at error level, with what the VM runs with instead. */
+static int post_start(struct cli *c, unsigned vmid)
+{
+	_cleanup_free_ char *err = NULL;
+	struct poststart_result res;
+	int r;
+
+	if (c->dry_run) {
+		log_info("VM %u: post-start changes nothing with --dry-run", vmid);
+		return EXIT_OK;
+	}
+	r = lifecycle_poststart(vmid, &res, &err);
+	if (r < 0) {
+		log_err("VM %u: %s", vmid, err);
+		log_err(
+		    "VM %u: vCPU pinning, isolation or interrupt steering was NOT (fully) done; the VM runs as Proxmox started it otherwise",
+		    vmid);
+		poststart_result_clear(&res);
+		return EXIT_REFUSED;
+	}
+	if (res.nothing)
+		log_debug(
+		    "VM %u: post-start: nothing to do (pin, isolate and irq are off)",
+		    vmid);
+	if (res.pinned)
+		log_info("VM %u: %u vCPU thread(s) pinned; the VM's CPUs are %s", vmid,
+			 res.pinned, res.cpus);
+	if (res.isolated)
+		log_info("VM %u: host tasks kept off CPU(s) %s (%u cgroup(s))", vmid,
+			 res.cpus, res.isolated);
+	if (res.irqs || res.watcher)
+		log_info("VM %u: %u interrupt(s) steered to CPU(s) %s%s", vmid, res.irqs,
+			 res.cpus, res.watcher ? "; more as the guest enables them" : "");
+	poststart_result_clear(&res);
+	return EXIT_OK;
+}
+
 int hook_run(struct cli *c, unsigned vmid, const char *phase)
 {
 	_cleanup_free_ char *err = NULL;
 	int fd = -1, r;
 
-	if (streq(phase, "post-start") || streq(phase, "pre-stop")) {
+	if (streq(phase, "pre-stop")) {
 		log_debug("VM %u: %s: nothing to do", vmid, phase);
 		r = EXIT_OK;
 		goto chain;
@@ -296,6 +344,8 @@ int hook_run(struct cli *c, unsigned vmid, const char *phase)
 	}
 	if (streq(phase, "pre-start"))
 		r = pre_start(c, vmid);
+	else if (streq(phase, "post-start"))
+		r = post_start(c, vmid);
 	else
 		r = release(vmid, "post-stop", false, c->dry_run);
 	if (fd >= 0)

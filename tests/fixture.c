@@ -649,6 +649,90 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
+/* "key=value" among tok[from..ntok), or NULL */
+static const char *opt(char **tok, int from, int ntok, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (int i = from; i < ntok; i++)
+		if (!strncmp(tok[i], key, kl) && tok[i][kl] == '=')
+			return tok[i] + kl + 1;
+	return NULL;
+}
+
+/* cpu N [siblings=LIST] */
+static int do_cpu(struct fx *fx, char **tok, int ntok)
+{
+	const char *sib = opt(tok, 2, ntok, "siblings");
+	char v[128];
+
+	snprintf(v, sizeof(v), "%s\n", sib ? sib : tok[1]);
+	return putf(fx, v, "/sys/devices/system/cpu/cpu%s/topology/thread_siblings_list",
+		    tok[1]);
+}
+
+/* node N [cpus=LIST] [memfree=KB] [pool=KB:NR:FREE]... */
+static int do_node(struct fx *fx, char **tok, int ntok)
+{
+	const char *cpus = opt(tok, 2, ntok, "cpus"),
+		   *memfree = opt(tok, 2, ntok, "memfree");
+	char v[256];
+
+	snprintf(v, sizeof(v), "%s\n", cpus ? cpus : "");
+	if (putf(fx, v, "/sys/devices/system/node/node%s/cpulist", tok[1]) < 0)
+		return -1;
+	snprintf(v, sizeof(v),
+		 "Node %s MemTotal:       8388608 kB\nNode %s MemFree:        %s kB\n",
+		 tok[1], tok[1], memfree ? memfree : "4194304");
+	if (putf(fx, v, "/sys/devices/system/node/node%s/meminfo", tok[1]) < 0)
+		return -1;
+	for (int i = 2; i < ntok; i++) {
+		unsigned long kb, nr, fr;
+
+		if (strncmp(tok[i], "pool=", 5))
+			continue;
+		if (sscanf(tok[i] + 5, "%lu:%lu:%lu", &kb, &nr, &fr) != 3)
+			return fail(fx, "pool=KB:NR:FREE expected, got '%s'", tok[i]);
+		mkdirf(fx, "/sys/kernel/mm/hugepages/hugepages-%lukB", kb);
+		snprintf(v, sizeof(v), "%lu\n", nr);
+		putf(
+		    fx, v,
+		    "/sys/devices/system/node/node%s/hugepages/hugepages-%lukB/nr_hugepages",
+		    tok[1], kb);
+		snprintf(v, sizeof(v), "%lu\n", fr);
+		putf(
+		    fx, v,
+		    "/sys/devices/system/node/node%s/hugepages/hugepages-%lukB/free_hugepages",
+		    tok[1], kb);
+		putf(
+		    fx, "0\n",
+		    "/sys/devices/system/node/node%s/hugepages/hugepages-%lukB/surplus_hugepages",
+		    tok[1], kb);
+	}
+	return 0;
+}
+
+/* task PID TID COMM... [cpus=LIST] (COMM may hold spaces: "CPU 0/KVM") */
+static int do_task(struct fx *fx, char **tok, int ntok)
+{
+	const char *cpus = opt(tok, 3, ntok, "cpus");
+	char comm[256] = "", v[512];
+	size_t len = 0;
+
+	for (int i = 3; i < ntok; i++) {
+		if (!strncmp(tok[i], "cpus=", 5))
+			continue;
+		len += (size_t)snprintf(comm + len, sizeof(comm) - len, "%s%s",
+					len ? " " : "", tok[i]);
+	}
+	snprintf(v, sizeof(v), "%s\n", comm);
+	if (putf(fx, v, "/proc/%s/task/%s/comm", tok[1], tok[2]) < 0)
+		return -1;
+	snprintf(v, sizeof(v), "Name:\t%s\nPid:\t%s\nCpus_allowed_list:\t%s\n", comm,
+		 tok[2], cpus ? cpus : "0");
+	return putf(fx, v, "/proc/%s/task/%s/status", tok[1], tok[2]);
+}
+
 static int do_line(struct fx *fx, char *line)
 {
 	char *tok[64];
@@ -702,6 +786,12 @@ static int do_line(struct fx *fx, char *line)
 		return do_module(fx, tok, ntok);
 	if (!strcmp(tok[0], "mkdir") && ntok == 2)
 		return mkdirf(fx, "%s", tok[1]);
+	if (!strcmp(tok[0], "cpu") && ntok >= 2)
+		return do_cpu(fx, tok, ntok);
+	if (!strcmp(tok[0], "node") && ntok >= 2)
+		return do_node(fx, tok, ntok);
+	if (!strcmp(tok[0], "task") && ntok >= 4)
+		return do_task(fx, tok, ntok);
 	if (!strcmp(tok[0], "link") && ntok == 3) {
 		char full[PATH_MAX], dir[PATH_MAX];
 		snprintf(full, sizeof(full), "%s%s", fx->root, tok[1]);

@@ -27,6 +27,16 @@
  *   drm BDF NAME                 /sys/class/drm/NAME (card0, renderD128) with device link
  *   proc PID COMM [ARG...]       /proc/PID/comm, cmdline and stat (state S)
  *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
+ *   cpu N [siblings=LIST]        /sys/devices/system/cpu/cpuN/topology/
+ *                                thread_siblings_list (the online list is a
+ *                                `file` of its own)
+ *   node N [cpus=LIST] [memfree=KB] [pool=KB:NR:FREE]...
+ *                                /sys/devices/system/node/nodeN: cpulist, meminfo,
+ *                                and a hugepage pool per size (its
+ *                                hugepages-KBkB dir in /sys/kernel/mm/hugepages too)
+ *   task PID TID COMM... [cpus=LIST]
+ *                                /proc/PID/task/TID/{comm,status} (COMM may have
+ *                                spaces: "CPU 0/KVM"; status has Cpus_allowed_list)
  *   file PATH CONTENT...         a file; "\n" and "\t" in CONTENT are escapes
  *   link PATH TARGET             a symlink, target as given
  *   chmod MODE PATH              set an existing file's mode (octal: 755)

@@ -238,7 +238,9 @@ static int write_path(const char *path, const char *value)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_TRUNC as a shell's `>` does: sysfs, procfs and cgroupfs ignore it,
+	 * and on a fake root the file then holds the value alone */
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	/* sysfs takes one write(2); an empty value still needs a byte to clear

@@ -648,6 +648,15 @@ static bool same_slot(const struct pdev *a, const struct pdev *b)
 	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
 }
 
+/* hugepages without numa: 1, which Proxmox refuses: its own finding,
+ * vm-hugepages-no-numa, whether or not the plan reserves hugepages */
+static bool hugepages_without_numa(const struct doctor_vm *vm)
+{
+	const struct vm *v = vm->pc.vm;
+
+	return v->hugepages && !v->numa && !v->is_template;
+}
+
 static void judge_plan(const struct doctor_vm *vm, struct findings *out)
 {
 	const struct plan *p = vm->pc.plan;
@@ -658,6 +667,8 @@ static void judge_plan(const struct doctor_vm *vm, struct findings *out)
 		_cleanup_free_ char *id = NULL, *pfix = NULL;
 
 		if (group_change_reported(vm, &p->problems[i]))
+			continue;
+		if (streq(p->problems[i].code, "hugepages") && hugepages_without_numa(vm))
 			continue;
 		id = problem_id(&p->problems[i]);
 		pfix = problem_fix(vm, &p->problems[i]);
@@ -868,38 +879,14 @@ static void judge_cpu(const struct doctor_vm *vm, struct findings *out)
 	}
 }
 
-/* "3, 8-11" of the bits set in a but not in b */
-static char *cpu_ranges_missing(const unsigned char *a, const unsigned char *b)
-{
-	char *s = xstrdup("");
-
-	for (unsigned c = 0; c < PVE_MAX_CPUID; c++) {
-		unsigned e = c;
-		char *n;
-
-		if (!(a[c / 8] >> (c % 8) & 1) || (b[c / 8] >> (c % 8) & 1))
-			continue;
-		while (e + 1 < PVE_MAX_CPUID && (a[(e + 1) / 8] >> ((e + 1) % 8) & 1) &&
-		       !(b[(e + 1) / 8] >> ((e + 1) % 8) & 1))
-			e++;
-		n = e > c ? xasprintf("%s%s%u-%u", s, *s ? ", " : "", c, e)
-			  : xasprintf("%s%s%u", s, *s ? ", " : "", c);
-		free(s);
-		s = n;
-		c = e;
-	}
-	return s;
-}
-
 static void judge_memory_cpus(const struct doctor_host *host, const struct doctor_vm *vm,
 			      struct findings *out)
 {
 	const struct vm *v = vm->pc.vm;
-	unsigned char want[PVE_MAX_CPUID / 8] = {0};
-	bool any = false;
+	struct cpuset want, both, missing;
 
 	/* Memory.pm: "numa needs to be enabled to use hugepages" */
-	if (v->hugepages && !v->numa && !v->is_template) {
+	if (hugepages_without_numa(vm)) {
 		_cleanup_free_ char *fix = xasprintf("qm set %u --numa 1", vm->vmid);
 
 		findings_add(
@@ -907,23 +894,23 @@ static void judge_memory_cpus(const struct doctor_host *host, const struct docto
 		    "VM %u has hugepages: %s without numa: 1: Proxmox refuses the start ('numa needs to be enabled to use hugepages')",
 		    vm->vmid, v->hugepages);
 	}
-	if (!v->affinity || !host->cpus_known ||
-	    pve_cpuset_bits(v->affinity, want, NULL) < 0)
+	if (!v->affinity || !host->cpus_known || pve_cpuset(v->affinity, &want, NULL) < 0)
 		return;
-	for (size_t i = 0; i < sizeof(want); i++)
-		any |= (want[i] & host->cpus[i]) != 0;
+	cpuset_andnot(&missing, &want, &host->cpus);
+	if (cpuset_empty(&missing))
+		return;
+	cpuset_and(&both, &want, &host->cpus);
 	{
-		_cleanup_free_ char *missing = cpu_ranges_missing(want, host->cpus);
+		bool any = !cpuset_empty(&both);
+		_cleanup_free_ char *missing_text = cpuset_format(&missing);
 		_cleanup_free_ char *fix = NULL;
 
-		if (!*missing)
-			return;
 		fix = xasprintf("name online CPUs only (%s): qm set %u --affinity ...",
 				host->cpus_online, vm->vmid);
 		findings_add(
 		    out, any ? FINDING_WARNING : FINDING_ERROR, "vm-affinity-cpus", fix,
 		    "VM %u: affinity '%s' names CPUs this host does not have online (%s; online: %s): %s",
-		    vm->vmid, v->affinity, missing, host->cpus_online,
+		    vm->vmid, v->affinity, missing_text, host->cpus_online,
 		    any ? "QEMU runs on the others only"
 			: "none of them is online, so taskset fails and the VM does not start");
 	}

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/cpuset.h"
 #include "engine/findings.h"
 #include "engine/hostcfg.h"
 #include "engine/prepare.h"
@@ -77,7 +78,7 @@ struct doctor_host {
 	size_t n_fbs;
 	bool cpus_known;
 	char *cpus_online; /* /sys/devices/system/cpu/online as written */
-	unsigned char cpus[PVE_MAX_CPUID / 8];
+	struct cpuset cpus;
 	struct doctor_dev *want; /* devices the checked VMs name (hostpciN) */
 	size_t n_want;
 	struct doctor_dev *amd; /* present AMD GPUs vendor-reset supports */

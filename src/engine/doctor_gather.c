@@ -481,7 +481,7 @@ static void gather_host(struct doctor *d)
 		iomem_free(v, n);
 	}
 	if (host_read(&h->cpus_online, "/sys/devices/system/cpu/online") == 0)
-		h->cpus_known = pve_cpuset_bits(h->cpus_online, h->cpus, NULL) == 0;
+		h->cpus_known = cpuset_parse(h->cpus_online, 0, &h->cpus, NULL) == 0;
 	else
 		h->cpus_online = NULL;
 

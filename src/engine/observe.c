@@ -65,6 +65,11 @@ static bool journal_fresh(const struct journal *j)
 	       now - j->started < OBSERVE_START_GRACE_S;
 }
 
+bool observe_start_pending(const struct journal *j)
+{
+	return journal_fresh(j) && !observe_vm_running(j->vmid);
+}
+
 struct holders {
 	struct journal **v; /* journals of other VMs that hold devices */
 	size_t n;

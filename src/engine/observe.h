@@ -11,6 +11,7 @@
 #include "engine/plan.h"
 #include "pci/inventory.h"
 #include "pve/pveconf.h"
+#include "state/journal.h"
 
 /*
  * Returns 0 with *out set, also when the start would be refused (devices
@@ -40,5 +41,10 @@ void holders_free(struct holders *h);
 bool observe_vm_running(unsigned vmid);
 /* That process's pid, or 0. */
 long observe_vm_pid(unsigned vmid);
+
+/* j is of a pre-start that finished recently (within the grace period a
+ * start takes) whose QEMU has not come up yet: what it reserved is still
+ * to be taken. */
+bool observe_start_pending(const struct journal *j);
 
 #endif

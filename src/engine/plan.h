@@ -70,6 +70,8 @@ struct obs_problem {
  *   pcie-needs-q35      pcie=1 on a machine that is not q35
  *   mdev-multifunction  mdev on an entry with several functions
  *   legacy-igd-rules    a legacy-igd rule of qemu-server is broken
+ *   hugepages           Proxmox would refuse the VM's hugepages (numa off,
+ *                       a size the host lacks, memory not a multiple)
  */
 
 struct observation {

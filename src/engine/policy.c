@@ -35,12 +35,33 @@ static const char *const log_names[] = {
 	[POLICY_LOG_NORMAL] = "normal",
 	[POLICY_LOG_VERBOSE] = "verbose",
 };
+static const char *const hugepages_names[] = {
+	[POLICY_HUGEPAGES_AUTO] = "auto",
+	[POLICY_HUGEPAGES_OFF] = "off",
+};
+static const char *const pin_names[] = {
+	[POLICY_PIN_OFF] = "off",
+	[POLICY_PIN_ON] = "on",
+	[POLICY_PIN_AUTO] = "auto",
+};
 static const char *const key_names[] = {
 	[POLICY_KEY_REBIND] = "rebind",
 	[POLICY_KEY_RESET] = "reset",
 	[POLICY_KEY_STEAL] = "steal",
 	[POLICY_KEY_LOG] = "log",
 	[POLICY_KEY_START_TIMEOUT] = "start-timeout",
+	[POLICY_KEY_HUGEPAGES] = "hugepages",
+	[POLICY_KEY_HP_DROP_CACHES] = "hugepages-drop-caches",
+	[POLICY_KEY_PIN] = "pin",
+	[POLICY_KEY_ISOLATE] = "isolate",
+	[POLICY_KEY_IRQ] = "irq",
+};
+static const char *const onoff_names[] = {"off", "on"};
+/* Keys whose "on" changes the whole host: the VM's notes, which non-root
+ * users write (design.md "Policy"), may not turn them on. */
+static const enum policy_key file_only[] = {
+	POLICY_KEY_HP_DROP_CACHES,
+	POLICY_KEY_ISOLATE,
 };
 /* The kernel's reset methods (drivers/pci/pci.c pci_reset_fn_methods[]),
  * as /sys/bus/pci/devices/X/reset_method takes them. */
@@ -71,6 +92,11 @@ const char *policy_log_name(enum policy_log l)
 	return NAME_OF(log_names, l);
 }
 
+const char *policy_pin_name(enum policy_pin p)
+{
+	return NAME_OF(pin_names, p);
+}
+
 const char *policy_key_name(enum policy_key k)
 {
 	return NAME_OF(key_names, k);
@@ -98,6 +124,16 @@ const char *policy_value(const struct policy *p, enum policy_key k)
 		return policy_log_name(p->log);
 	case POLICY_KEY_START_TIMEOUT:
 		return p->start_timeout ? p->start_timeout_text : "auto";
+	case POLICY_KEY_HUGEPAGES:
+		return NAME_OF(hugepages_names, p->hugepages);
+	case POLICY_KEY_HP_DROP_CACHES:
+		return onoff_names[p->hp_drop_caches];
+	case POLICY_KEY_PIN:
+		return policy_pin_name(p->pin);
+	case POLICY_KEY_ISOLATE:
+		return onoff_names[p->isolate];
+	case POLICY_KEY_IRQ:
+		return onoff_names[p->irq];
 	default:
 		return "invalid";
 	}
@@ -110,6 +146,8 @@ void policy_defaults(struct policy *p)
 	p->reset = POLICY_RESET_AUTO;
 	p->steal = POLICY_STEAL_SAFE;
 	p->log = POLICY_LOG_NORMAL;
+	p->hugepages = POLICY_HUGEPAGES_AUTO;
+	p->pin = POLICY_PIN_OFF;
 }
 
 void policy_clear(struct policy *p)
@@ -159,7 +197,7 @@ static int parse_key(const char *key, const char *where, enum policy_key *out, c
 	if (k < 0)
 		return errf(
 		    err,
-		    "%s: unknown key '%s'; known keys: rebind, reset, steal, log, start-timeout",
+		    "%s: unknown key '%s'; known keys: rebind, reset, steal, log, start-timeout, hugepages, hugepages-drop-caches, pin, isolate, irq",
 		    where, key);
 	*out = (enum policy_key)k;
 	return 0;
@@ -287,6 +325,51 @@ static int layer_set(struct layer *l, enum policy_key key, const char *value,
 		l->val.start_timeout = (unsigned)secs;
 		break;
 	}
+	case POLICY_KEY_HUGEPAGES:
+		v = lookup(hugepages_names, ARRAY_SIZE(hugepages_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for hugepages; allowed: auto (reserve the hugepages the VM config asks for on the right NUMA nodes before Proxmox allocates), off (leave them to Proxmox)",
+			    where, value);
+		l->val.hugepages = (enum policy_hugepages)v;
+		break;
+	case POLICY_KEY_HP_DROP_CACHES:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for hugepages-drop-caches; allowed: on (drop the host's page cache when hugepages come up short, then try again), off",
+			    where, value);
+		l->val.hp_drop_caches = v == 1;
+		break;
+	case POLICY_KEY_PIN:
+		v = lookup(pin_names, ARRAY_SIZE(pin_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for pin; allowed: off (as Proxmox leaves them), on (vCPU n to the n-th CPU of the VM's affinity), auto (whole cores near the passed-through devices)",
+			    where, value);
+		l->val.pin = (enum policy_pin)v;
+		break;
+	case POLICY_KEY_ISOLATE:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for isolate; allowed: on (keep host tasks off the VM's CPUs while it runs), off",
+			    where, value);
+		l->val.isolate = v == 1;
+		break;
+	case POLICY_KEY_IRQ:
+		v = lookup(onoff_names, ARRAY_SIZE(onoff_names), value);
+		if (v < 0)
+			return errf(
+			    err,
+			    "%s: bad value '%s' for irq; allowed: on (steer the devices' interrupts to the VM's CPUs), off",
+			    where, value);
+		l->val.irq = v == 1;
+		break;
 	default:
 		return errf(err, "%s: unknown key", where);
 	}
@@ -322,6 +405,21 @@ static void layer_apply(const struct layer *l, struct policy *p)
 			p->start_timeout = l->val.start_timeout;
 			snprintf(p->start_timeout_text, sizeof(p->start_timeout_text),
 				 "%u", p->start_timeout);
+			break;
+		case POLICY_KEY_HUGEPAGES:
+			p->hugepages = l->val.hugepages;
+			break;
+		case POLICY_KEY_HP_DROP_CACHES:
+			p->hp_drop_caches = l->val.hp_drop_caches;
+			break;
+		case POLICY_KEY_PIN:
+			p->pin = l->val.pin;
+			break;
+		case POLICY_KEY_ISOLATE:
+			p->isolate = l->val.isolate;
+			break;
+		case POLICY_KEY_IRQ:
+			p->irq = l->val.irq;
 			break;
 		default:
 			break;
@@ -689,6 +787,14 @@ static int notes_may_set(const struct layer *l, enum policy_key key, unsigned vm
 		    err,
 		    "%s: rebind=host may be set only in /etc/vfiohook.conf, which only root can write (as 'rebind = host' under [vm %u]), not in the VM's notes, which anyone with VM.Config.Options can edit; remove it from the notes",
 		    where, vmid);
+	for (size_t i = 0; i < ARRAY_SIZE(file_only); i++) {
+		if (file_only[i] != key || !streq(policy_value(&l->val, key), "on"))
+			continue;
+		return errf(
+		    err,
+		    "%s: %s=on changes the whole host, so a VM's notes (which non-root users may write) cannot ask for it; set it for this VM in %s under [vm %u]",
+		    where, key_names[key], POLICY_CONF_PATH, vmid);
+	}
 	return 0;
 }
 

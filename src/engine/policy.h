@@ -33,16 +33,24 @@
  *            from 1 to 86400): how long after pre-start a VM's start counts
  *            as under way; after it, devices its QEMU never took are given
  *            back and `status` calls the journal stale
+ *   hugepages = auto | off               (default auto: pre-reserve the pages
+ *            the VM config asks for, per NUMA node, before Proxmox looks)
+ *   hugepages-drop-caches = on | off     (default off; file only)
+ *   pin    = off | on | auto             (default off: vCPU threads as Proxmox
+ *            leaves them)
+ *   isolate = off | on                   (default off; file only)
+ *   irq    = off | on                    (default off)
  *
  * Trust (design.md "Policy"): the notes are writable by anyone with
  * VM.Config.Options, the file only by root.  Values that weaken host safety
- * are honoured only from the file; from the notes they are an error naming
- * where they may be set:
+ * or change the whole host are honoured only from the file; from the notes
+ * they are an error naming where they may be set:
  *   steal = force   would take devices the host uses
  *   rebind = host   would hand the host a device root parked on vfio-pci
  *                   (a disk controller whose disks the host must not import)
+ *   hugepages-drop-caches = on, isolate = on   change the whole host
  * Everything else (rebind = auto|restore|never, reset, log, steal = safe,
- * start-timeout) the notes may carry.
+ * start-timeout, hugepages, pin, irq) the notes may carry.
  *   chain  = STORAGE:snippets/NAME       (only under [vm N] in the file)
  *            the hookscript the VM had before `vfiohook enable --chain`;
  *            run after vfiohook's own work in every phase.  Never from the
@@ -91,12 +99,28 @@ enum policy_log {
 	POLICY_LOG_VERBOSE, /* every step, as -v gives it */
 };
 
+enum policy_hugepages {
+	POLICY_HUGEPAGES_AUTO, /* reserve what the VM config asks for, at pre-start */
+	POLICY_HUGEPAGES_OFF,  /* leave hugepages to Proxmox */
+};
+
+enum policy_pin {
+	POLICY_PIN_OFF,	 /* leave QEMU's threads as Proxmox set them (affinity) */
+	POLICY_PIN_ON,	 /* vCPU n to the n-th CPU of the VM's affinity list */
+	POLICY_PIN_AUTO, /* whole cores local to the devices' NUMA node */
+};
+
 enum policy_key {
 	POLICY_KEY_REBIND,
 	POLICY_KEY_RESET,
 	POLICY_KEY_STEAL,
 	POLICY_KEY_LOG,
 	POLICY_KEY_START_TIMEOUT,
+	POLICY_KEY_HUGEPAGES,
+	POLICY_KEY_HP_DROP_CACHES,
+	POLICY_KEY_PIN,
+	POLICY_KEY_ISOLATE,
+	POLICY_KEY_IRQ,
 	POLICY_KEY_COUNT,
 };
 
@@ -110,10 +134,17 @@ struct policy {
 	/* seconds, 0 = auto (pve_start_timeout() of the VM) */
 	unsigned start_timeout;
 	char start_timeout_text[16]; /* policy_value() of it */
-	char *origin[8];	     /* per enum policy_key: "/etc/vfiohook.conf:12",
-				      * "VM 100 description line 2", or NULL = built-in default */
-	char *chain;		     /* volume id of the chained hookscript, or NULL */
-	char *chain_origin;	     /* "/etc/vfiohook.conf:7" when chain is set */
+	enum policy_hugepages hugepages;
+	bool hp_drop_caches; /* hugepages-drop-caches = on: drop the page cache
+				before a retry that came up short */
+	enum policy_pin pin;
+	bool isolate; /* isolate = on: host tasks off the VM's CPUs while it runs */
+	bool irq;     /* irq = on: the devices' interrupts to the VM's CPUs */
+	char *origin[POLICY_KEY_COUNT]; /* per enum policy_key: "/etc/vfiohook.conf:12",
+					 * "VM 100 description line 2", or NULL =
+					 * built-in default */
+	char *chain;			/* volume id of the chained hookscript, or NULL */
+	char *chain_origin;		/* "/etc/vfiohook.conf:7" when chain is set */
 };
 
 /* The [api] section; NULL = not set.  origin[] as in struct policy. */
@@ -162,6 +193,7 @@ const char *policy_rebind_name(enum policy_rebind r);
 const char *policy_reset_name(enum policy_reset r); /* "auto", "off", "methods" */
 const char *policy_steal_name(enum policy_steal s);
 const char *policy_log_name(enum policy_log l);
+const char *policy_pin_name(enum policy_pin p);
 const char *policy_key_name(enum policy_key k);
 /* Where key's value came from: the origin, or "default". */
 const char *policy_origin(const struct policy *p, enum policy_key k);

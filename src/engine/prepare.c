@@ -27,6 +27,7 @@ void plan_ctx_set_defaults(const struct plan_ctx_opts *o)
 
 void plan_ctx_free(struct plan_ctx *pc)
 {
+	res_plan_clear(&pc->res);
 	plan_free(pc->plan);
 	observation_free(pc->obs);
 	inventory_close(pc->inv);
@@ -35,6 +36,22 @@ void plan_ctx_free(struct plan_ctx *pc)
 	mapping_free(pc->maps);
 	free(pc->failed_at);
 	memset(pc, 0, sizeof(*pc));
+}
+
+/* The hugepages and CPUs of the VM; a start Proxmox would refuse for its
+ * hugepages is a problem of the plan (when vfiohook reserves them). */
+static void plan_resources(struct plan_ctx *pc)
+{
+	struct strv bdfs = {0};
+
+	for (size_t i = 0; i < pc->obs->n_devs; i++)
+		if (pc->obs->devs[i].hostpci >= 0)
+			strv_add(&bdfs, pc->obs->devs[i].dev->bdf);
+	resources_plan(pc->vm, &pc->pol, &bdfs, &pc->res);
+	strv_clear(&bdfs);
+	if (pc->res.hp_error && pc->res.hp_reserve)
+		observation_add_problem(pc->obs, "hugepages", "hugepages", "%s",
+					pc->res.hp_error);
 }
 
 static void log_warnings(const struct strv *w)
@@ -70,6 +87,7 @@ static int finish(struct plan_ctx *pc, char **err)
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
 	}
 	log_warnings(&pc->obs->warnings);
+	plan_resources(pc);
 	plan_make(pc->obs, &pc->pol, &pc->plan);
 	return 0;
 }

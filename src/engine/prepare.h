@@ -8,6 +8,7 @@
 #include "engine/observe.h"
 #include "engine/plan.h"
 #include "engine/policy.h"
+#include "engine/resources.h"
 #include "pci/inventory.h"
 #include "pve/pveconf.h"
 
@@ -34,6 +35,7 @@ struct plan_ctx {
 	 * "VM 100 notes", "/sys/bus/pci", "host") */
 	char *failed_at;
 	struct mapping_cfg *maps; /* given to plan_ctx_make_from, or NULL */
+	struct res_plan res;	  /* hugepages and CPUs */
 };
 
 enum {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "base/cpuset.h"
 #include "base/util.h"
 
 char *pve_uri_decode(const char *s)
@@ -154,44 +155,15 @@ static int parse_range(const char *s, size_t len, unsigned long long max,
 
 int pve_parse_cpuset(const char *s, char **err)
 {
-	return pve_cpuset_bits(s, NULL, err);
+	struct cpuset set;
+
+	return pve_cpuset(s, &set, err);
 }
 
-int pve_cpuset_bits(const char *s, unsigned char *bits, char **err)
+int pve_cpuset(const char *s, struct cpuset *out, char **err)
 {
-	const char *p = s ? s : "";
-
-	if (!*p)
-		return errf(err, "empty cpu set");
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		const char *a = p, *e = p + len;
-		unsigned long long from, to;
-
-		/* PVE::CpuSet allows white space around each part */
-		while (a < e && str_is_space(*a))
-			a++;
-		while (e > a && str_is_space(e[-1]))
-			e--;
-		if (a == e || parse_range(a, (size_t)(e - a), ~0ULL, &from, &to) < 0)
-			return errf(
-			    err,
-			    "invalid cpu range '%.*s' (expected a list like 0-5,8-13)",
-			    (int)len, p);
-		if (to < from)
-			return errf(err, "invalid cpu range '%.*s' (%llu < %llu)",
-				    (int)len, p, to, from);
-		if (to >= PVE_MAX_CPUID)
-			return errf(err, "cpu %llu in '%.*s' is out of range (max %u)",
-				    to, (int)len, p, PVE_MAX_CPUID - 1);
-		for (unsigned long long c = from; bits && c <= to; c++)
-			bits[c / 8] |= (unsigned char)(1u << (c % 8));
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return 0;
+	/* PVE::CpuSet: white space around each part, trailing commas (split) */
+	return cpuset_parse(s, CPUSET_LENIENT, out, err);
 }
 
 /* Proxmox's number sets in numaN: \d+(?:-\d+)?(?:;\d+(?:-\d+)?)* */

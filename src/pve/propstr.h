@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/cpuset.h"
+
 /*
  * Proxmox property strings: "a=1,b=2"; empty (white-space) parts are
  * skipped; a part without '=' is the value of default_key (an error when
@@ -34,13 +36,12 @@ int pve_parse_bool(const char *s, bool *out);
 char *pve_uri_decode(const char *s);
 
 /* Validate a Proxmox cpu set ("0-5,8-13", PVE::CpuSet::parse_cpuset):
- * comma-separated ids or ranges, from <= to, ids below PVE_MAX_CPUID. */
-#define PVE_MAX_CPUID 8192
+ * comma-separated ids or ranges, from <= to, ids below PVE_MAX_CPUID, white
+ * space around each part and trailing commas allowed. */
+#define PVE_MAX_CPUID CPUSET_MAX
 int pve_parse_cpuset(const char *s, char **err);
-/* The same, also setting bit c of bits (PVE_MAX_CPUID / 8 bytes, zeroed by
- * the caller) for every cpu c in the set.  The kernel's cpu lists
- * (/sys/devices/system/cpu/online: "0-7,16-23") have the same form. */
-int pve_cpuset_bits(const char *s, unsigned char *bits, char **err);
+/* The same, giving the set. */
+int pve_cpuset(const char *s, struct cpuset *out, char **err);
 
 /* Proxmox's number sets as in numaN cpus/hostnodes: \d+(?:-\d+)?(?:;\d+(?:-\d+)?)* */
 bool pve_valid_number_sets(const char *s);

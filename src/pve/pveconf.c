@@ -555,6 +555,7 @@ void vm_free(struct vm *vm)
 	}
 	free(vm->hugepages);
 	free(vm->affinity);
+	free(vm->hotplug);
 	free(vm->lock);
 	free(vm->machine);
 	free(vm->vga);
@@ -823,6 +824,12 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 		/* not a value a start here depends on: Proxmox's business */
 		if (parse_count(v, &vm->cores, NULL) < 0)
 			vm->cores = 1;
+		return 0;
+	}
+	if (streq(k, "vcpus"))
+		return parse_count(v, &vm->vcpus, e);
+	if (streq(k, "hotplug")) {
+		vm->hotplug = xstrdup(v);
 		return 0;
 	}
 	if (streq(k, "memory"))

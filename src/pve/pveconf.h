@@ -119,26 +119,28 @@ struct vm_numa {
 };
 
 struct vm {
-	unsigned vmid;
 	struct vmconf *conf;
-	bool is_template;	     /* template: 1 */
-	struct hostpci *hostpci[16]; /* NULL where hostpciN is absent */
-	char *hugepages;	     /* "any"|"2"|"1024" or NULL */
-	bool keephugepages;
-	bool numa;
-	struct vm_numa numa_nodes[VM_MAX_NUMA]; /* numa0..numa7 */
-	char *affinity; /* cpu list as written, validated ("0-5,8-13"), or NULL */
-	unsigned sockets, cores; /* defaults 1, 1 */
+	char *hugepages; /* "any"|"2"|"1024" or NULL */
+	char *affinity;	 /* cpu list as written, validated ("0-5,8-13"), or NULL */
+	char *hotplug;	 /* hotplug: as written, or NULL (Proxmox's default) */
 	/* memory: [current=]N; Proxmox's default is 512 MiB (QemuServer/Memory.pm) */
 	unsigned long long memory_mib;
 	char *lock; /* lock: value or NULL */
 	/* machine: as Proxmox reads it (PVE::QemuServer::Machine): q35 when its
 	 * type (the default key) contains "q35"; without a type, i440fx */
 	char *machine;
+	char *vga;     /* vga: value as written (legacy-igd wants exactly "none") */
+	char *vmstate; /* vmstate: value (a suspended VM's saved state) or NULL */
+	struct hostpci *hostpci[16];		/* NULL where hostpciN is absent */
+	struct vm_numa numa_nodes[VM_MAX_NUMA]; /* numa0..numa7 */
+	unsigned vmid;
+	unsigned sockets, cores; /* defaults 1, 1 */
+	unsigned vcpus;		 /* vcpus: online vCPUs at start; 0 = sockets * cores */
+	unsigned n_nets;	 /* netN keys: Proxmox's start timeout grows with them */
+	bool is_template;	 /* template: 1 */
+	bool keephugepages;
+	bool numa;
 	bool q35;
-	char *vga;	 /* vga: value as written (legacy-igd wants exactly "none") */
-	char *vmstate;	 /* vmstate: value (a suspended VM's saved state) or NULL */
-	unsigned n_nets; /* netN keys: Proxmox's start timeout grows with them */
 };
 #define VM_DEFAULT_MEMORY_MIB 512
 

@@ -54,7 +54,12 @@ printf 'check, 256 functions:    %8.2f ms (want well under 1000)\n' "$(ratio "$c
 
 # Groups side by side (issue 8): pre-start and post-stop of four independent
 # devices against one, on the real kernel (the QEMU rig, topology quad).
+# Hugepages under memory pressure (issue 9): the fraction of the pages asked
+# for that one plain write obtains and that vfiohook obtains, per scenario
+# (topology numa; the longest part, several minutes).
 if [ "$(id -u)" = 0 ] && [ -z "${BENCH_NO_RIG:-}" ]; then
 	RIG_QUIET=1 bash "$top/tests/vm/rig.sh" run quad "$here/parallel.sh" 2>/dev/null |
 		grep '^bench:' || echo "bench: the rig run of tests/bench/parallel.sh failed"
+	RIG_QUIET=1 RIG_TIMEOUT=3600 bash "$top/tests/vm/rig.sh" run numa "$here/hugepages.sh" 2>/dev/null |
+		grep '^bench:' || echo "bench: the rig run of tests/bench/hugepages.sh failed"
 fi

@@ -19,7 +19,9 @@ static void check(const struct policy *p)
 	if ((unsigned)p->rebind > POLICY_REBIND_NEVER ||
 	    (unsigned)p->reset > POLICY_RESET_METHODS ||
 	    (unsigned)p->steal > POLICY_STEAL_FORCE ||
-	    (unsigned)p->log > POLICY_LOG_VERBOSE)
+	    (unsigned)p->log > POLICY_LOG_VERBOSE ||
+	    (unsigned)p->hugepages > POLICY_HUGEPAGES_OFF ||
+	    (unsigned)p->pin > POLICY_PIN_AUTO)
 		abort();
 	if ((p->reset == POLICY_RESET_METHODS) != (p->reset_methods != NULL))
 		abort();

@@ -5,8 +5,8 @@
 Reads the symbols of every object file (nm), links each use of a global
 symbol to the file that defines it, and fails when
   - a file uses a symbol of a file in a higher layer
-    (base < pve, pci < state < engine < hook), or of the other domain
-    (pve and pci are side by side and do not use each other);
+    (base < pve, pci, sys < state < engine < hook), or of another domain
+    (pve, pci and sys are side by side and do not use each other);
   - the file graph has a cycle: no file may use a symbol of a file that
     uses one of its own, also within one directory.
 
@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 
-LAYER = {"base": 0, "pve": 1, "pci": 1, "state": 2, "engine": 3, "hook": 4}
+LAYER = {"base": 0, "pve": 1, "pci": 1, "sys": 1, "state": 2, "engine": 3, "hook": 4}
 
 
 def part(rel):

@@ -435,6 +435,61 @@ static void test_load(void **state)
 
 /* The shipped example parses as it is (all defaults), and with its
  * settings uncommented it gives what its comments say. */
+/* The resource keys (issue 9): values, defaults, and the two that change
+ * the whole host, which the VM's notes may not turn on. */
+static void test_resource_keys(void **state)
+{
+	struct policy p;
+	char *err = NULL;
+
+	(void)state;
+	policy_defaults(&p);
+	assert_int_equal(p.hugepages, POLICY_HUGEPAGES_AUTO);
+	assert_int_equal(p.pin, POLICY_PIN_OFF);
+	assert_false(p.hp_drop_caches);
+	assert_false(p.isolate);
+	assert_false(p.irq);
+	assert_string_equal(policy_value(&p, POLICY_KEY_HUGEPAGES), "auto");
+	assert_string_equal(policy_value(&p, POLICY_KEY_PIN), "off");
+	assert_string_equal(policy_key_name(POLICY_KEY_HP_DROP_CACHES),
+			    "hugepages-drop-caches");
+	assert_int_equal(
+	    policy_parse_file("[defaults]\nhugepages = off\npin = AUTO\n"
+			      "hugepages-drop-caches = on\nisolate = on\nirq = on\n",
+			      CONF, 105, &p, &err),
+	    0);
+	assert_int_equal(p.hugepages, POLICY_HUGEPAGES_OFF);
+	assert_int_equal(p.pin, POLICY_PIN_AUTO);
+	assert_true(p.hp_drop_caches);
+	assert_true(p.isolate);
+	assert_true(p.irq);
+	assert_string_equal(policy_value(&p, POLICY_KEY_ISOLATE), "on");
+	assert_string_equal(policy_origin(&p, POLICY_KEY_IRQ), CONF ":6");
+	/* the notes may pin, steer, and turn the host-wide ones off */
+	assert_int_equal(
+	    policy_parse_description("vfiohook: pin=on irq=off isolate=off "
+				     "hugepages-drop-caches=off hugepages=auto",
+				     105, &p, &err),
+	    0);
+	assert_int_equal(p.pin, POLICY_PIN_ON);
+	assert_false(p.irq);
+	assert_false(p.isolate);
+	assert_false(p.hp_drop_caches);
+	policy_clear(&p);
+	expect_bad("[defaults]\npin = yes\n", false, "bad value 'yes' for pin", "auto");
+	expect_bad("[defaults]\nhugepages = 2\n", false, "bad value '2' for hugepages",
+		   "off");
+	expect_bad("[defaults]\nisolate = 1\n", false, "for isolate", NULL);
+	expect_bad("[defaults]\nirq = maybe\n", false, "for irq", NULL);
+	expect_bad("[defaults]\nhugepages-drop-caches = always\n", false,
+		   "for hugepages-drop-caches", NULL);
+	/* the host-wide ones: only from root's file */
+	expect_bad("vfiohook: isolate=on\n", true, "isolate=on changes the whole host",
+		   CONF " under [vm 105]");
+	expect_bad("vfiohook: pin=auto hugepages-drop-caches=on\n", true,
+		   "hugepages-drop-caches=on", "non-root");
+}
+
 static void test_example_file(void **state)
 {
 	static const char *const paths[] = {"snippets/vfiohook.conf.example",
@@ -500,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_description),
 	    cmocka_unit_test(test_description_trust),
 	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_resource_keys),
 	    cmocka_unit_test(test_example_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

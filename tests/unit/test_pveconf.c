@@ -630,16 +630,6 @@ static void test_affinity_ok(void **state)
 	}
 	assert_int_equal(pve_parse_cpuset("0, 2", NULL), 0);
 	assert_int_equal(pve_parse_cpuset("", NULL), -EINVAL);
-	{
-		/* the same syntax as bits: 0-2, 9, 8191 */
-		unsigned char bits[PVE_MAX_CPUID / 8] = {0};
-
-		assert_int_equal(pve_cpuset_bits("0-2, 9,8191", bits, NULL), 0);
-		assert_int_equal(bits[0], 0x07);
-		assert_int_equal(bits[1], 0x02);
-		assert_int_equal(bits[PVE_MAX_CPUID / 8 - 1], 0x80);
-		assert_int_equal(pve_cpuset_bits("8192", bits, NULL), -EINVAL);
-	}
 	text = "affinity: 0-3, 8-11\n";
 	vm = vm_ok(text);
 	assert_string_equal(vm->affinity, "0-3, 8-11");

@@ -208,6 +208,14 @@ wait_eval() {
 	done
 }
 
+# wait_vfio_node BDF: the group's /dev/vfio/N appears a moment after the
+# bind (devtmpfs); QEMU started before it fails with ENOENT
+wait_vfio_node() {
+	local g
+	g=$(group_of "$1")
+	wait_eval 5 '[ -c "/dev/vfio/$g" ]'
+}
+
 module_loaded() { [ -d "/sys/module/$1" ]; }
 
 # give_back_by_hand BDF DRIVER: after a failed check, put BDF back on DRIVER

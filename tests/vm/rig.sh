@@ -24,7 +24,8 @@
 #   VFIOHOOK_RIG_CACHE    cache dir (kernel, initramfs), default /var/cache/vfiohook-rig
 #   RIG_TIMEOUT           seconds before the guest is killed, default 300
 #   RIG_EXTRA_QEMU_ARGS   extra QEMU args (word-split), e.g. more -device
-#   RIG_MEM / RIG_SMP     guest memory (MiB, default 2048) / CPUs (default 2)
+#   RIG_MEM / RIG_SMP     guest memory (MiB, default 2048) / CPUs (default 2);
+#                         a topology that needs its own (numa) sets them itself
 #   RIG_APPEND            extra kernel command line
 #   RIG_VERBOSE=1         copy the guest console (kernel log) to stderr
 #   RIG_KEEP=1            keep the per-run dir (console.log etc.)
@@ -56,6 +57,11 @@
 #             e1000                                         0000:05:01.0  10
 #             virtio-blk (vda)                              0000:05:02.0  10
 #   quad      e1000e x4, each behind its own root port   0000:0N:00.0  one each
+#   numa      two NUMA nodes: node 0 = CPUs 0-1 (one core, two threads) and
+#             1 GiB, node 1 = CPUs 2-3 (one core) and 2 GiB; -cpu max has
+#             1 GiB pages; a virtio-blk disk of 1 GiB (vda, for the page
+#             cache) on the root bus, and behind a pxb-pcie on node 1:
+#             e1000e (numa_node 1, local_cpulist 2-3)    0000:81:00.0  alone
 #   none      nothing but the 9p device
 # Also there: 00:00.0 host bridge (group 0); the root ports at 00:02.0 (single),
 # 00:03.0 (nvme), 00:04.0 (multifn), 00:05.0 (bridge), pcieport, one group
@@ -304,14 +310,37 @@ rig_topo_quad() {
 	done
 }
 
+# Two NUMA nodes with per-node hugepage pools (qemu-rig.md "NUMA"): node 0
+# has CPUs 0-1, which are SMT siblings of one core (so "never CPU 0's core"
+# and "siblings together" can be seen), and 1 GiB; node 1 has CPUs 2-3 and
+# 2 GiB (RAM above 4 GiB lands there: room for a 1 GiB page).  The e1000e
+# sits behind a pxb-pcie expander on node 1.  A sparse 1 GiB virtio-blk
+# disk gives the benchmark a page cache to fill.
+rig_topo_numa() {
+	local run=$1
+	RIG_TOPO_MEM=5120
+	RIG_TOPO_SMP=4,sockets=2,cores=1,threads=2
+	truncate -s 1G "$run/cache.img"
+	RIG_TOPO_ARGS+=(-object memory-backend-ram,id=m0,size=1024M
+		-object memory-backend-ram,id=m1,size=4096M
+		-numa node,nodeid=0,cpus=0-1,memdev=m0
+		-numa node,nodeid=1,cpus=2-3,memdev=m1
+		-drive "file=$run/cache.img,if=none,id=cachedrv,format=raw"
+		-device virtio-blk-pci,drive=cachedrv,bus=pcie.0,addr=0xb
+		-device pxb-pcie,id=pxb1,bus_nr=128,numa_node=1,bus=pcie.0,addr=0xa
+		-device pcie-root-port,id=rp_numa,chassis=20,bus=pxb1,addr=0.0
+		-device e1000e,bus=rp_numa,addr=0.0)
+}
+
 rig_topo_none() { :; }
 
-RIG_TOPOLOGIES=(single nvme multifn bridge all quad none)
+RIG_TOPOLOGIES=(single nvme multifn bridge all quad numa none)
 
 # rig_topology_args TOPOLOGY RUNDIR: fill RIG_TOPO_ARGS.
 rig_topology_args() {
 	local t=$1 run=$2
 	RIG_TOPO_ARGS=()
+	RIG_TOPO_MEM= RIG_TOPO_SMP=
 	declare -F "rig_topo_$t" >/dev/null ||
 		rig_die "unknown topology '$t' (have: ${RIG_TOPOLOGIES[*]})"
 	"rig_topo_$t" "$run"
@@ -325,7 +354,7 @@ rig_qemu_args() {
 	rig_topology_args "$topo" "$run"
 	RIG_QEMU_ARGS=(
 		-machine q35,kernel-irqchip=split -accel tcg -cpu max
-		-m "${RIG_MEM:-2048}" -smp "${RIG_SMP:-2}"
+		-m "${RIG_TOPO_MEM:-${RIG_MEM:-2048}}" -smp "${RIG_TOPO_SMP:-${RIG_SMP:-2}}"
 		-nodefaults -no-reboot -display none -monitor none
 		# the vIOMMU first: it must exist before the PCI devices it covers
 		-device intel-iommu,intremap=on,caching-mode=on

@@ -25,7 +25,7 @@ rig=$here/rig.sh
 jobs=${VM_JOBS:-2}
 
 # Longest first; cases not named here follow in alphabetical order.
-ORDER=(crash lifecycle refuse smoke policy)
+ORDER=(crash lifecycle resources refuse smoke policy)
 
 # Get the kernel and initramfs once, up front, so case timings are clean
 # and parallel guests do not race on the cache.

@@ -36,12 +36,12 @@ answers() {
 
 # bind_vfio BDF: onto vfio-pci by hand (driver_override, unbind, probe)
 bind_vfio() {
-	local d
-	echo vfio-pci >"$SYS/$1/driver_override"
-	drv_into d "$1"
-	[ "$d" = none ] || echo "$1" >"$SYS/$1/driver/unbind"
-	echo "$1" >/sys/bus/pci/drivers_probe
-	wait_eval 5 '[ "$(drv "$1")" = vfio-pci ]'
+	local d b=$1
+	echo vfio-pci >"$SYS/$b/driver_override"
+	drv_into d "$b"
+	[ "$d" = none ] || echo "$b" >"$SYS/$b/driver/unbind"
+	echo "$b" >/sys/bus/pci/drivers_probe
+	wait_eval 5 '[ "$(drv "$b")" = vfio-pci ]'
 }
 
 # ------------------------------------------------------------------ 1 ---
@@ -74,6 +74,7 @@ vm_conf 130 "hostpci0: $E1"
 vh 130 pre-start
 check_eq "pre-start 130 exits 0" "$VH_RC" 0
 mkdir -p /run/qemu-server
+wait_vfio_node $E1 || true
 qemu-system-x86_64 -machine q35 -accel tcg -S -nodefaults -display none -m 128 \
 	-device vfio-pci,host=$E1 -pidfile /run/qemu-server/130.pid \
 	-monitor none -serial none </dev/null >"$T_TMP/qemu.log" 2>&1 &
@@ -88,7 +89,7 @@ else
 fi
 vh reset $E1
 check_eq "reset $E1 exits 1" "$VH_RC" 1
-check_match "it names the process and its pid" "$VH_ERR" "open by qemu-system-x86 \(pid $QPID\)"
+check_match "it names the process and its pid" "$VH_ERR" "open by qemu-system-x86(_64)? \(pid $QPID\)"
 check_match "it names the VM" "$VH_ERR" "VM 130 holds it.*stop VM 130 first"
 check_eq "nothing printed as reset" "$VH_OUT" ""
 kill "$QPID" 2>/dev/null

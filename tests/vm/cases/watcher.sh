@@ -44,6 +44,7 @@ section "2. VM 131: pre-start, then its QEMU comes up"
 vm_conf 131 "hostpci0: 0000:01:00.0"
 vh 131 pre-start
 check_eq "pre-start 131 exits 0" "$VH_RC" 0
+check "/dev/vfio/$(group_of $E1) is there for QEMU" wait_vfio_node $E1
 qemu-system-x86_64 -machine q35 -accel tcg -S -nodefaults -display none -m 128 \
 	-name vm131,debug-threads=on -device vfio-pci,host=$E1 \
 	-pidfile /var/run/qemu-server/131.pid -daemonize 2>&1 | indent
