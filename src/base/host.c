@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
+
 static char *root_prefix; /* "" for "/" */
 static char *node_name;
 
@@ -418,4 +420,47 @@ void host_sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* In the grandchild: nothing of the hook's stays open. */
+static void detach(void)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	}
+	close_range(3, ~0U, 0);
+	if (chdir("/") < 0)
+		_exit(1);
+	signal(SIGHUP, SIG_IGN);
+}
+
+int host_spawn_detached(void (*fn)(void *arg), void *arg)
+{
+	pid_t pid, w;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (setsid() < 0 || (pid = fork()) < 0)
+			_exit(1);
+		if (pid > 0)
+			_exit(0);
+		detach();
+		log_setup(log_get_level(), true);
+		fn(arg);
+		_exit(0);
+	}
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
 }

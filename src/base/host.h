@@ -69,6 +69,16 @@ int host_mkdir_p(unsigned mode, const char *fmt, ...) _printf_(2, 3);
 
 /* Monotonic milliseconds, for bounded waits. */
 uint64_t host_now_ms(void);
+
+/*
+ * Run fn(arg) in a detached process (a grandchild in its own session, stdio
+ * on /dev/null, no other descriptor of ours open, cwd /, SIGHUP ignored,
+ * logging to syslog too) and return once it is on its way: Proxmox reads a
+ * hook's output until EOF, so nothing of the hook's may stay open.  The
+ * process exits when fn returns.  Returns 0, or -errno when it could not
+ * be started.
+ */
+int host_spawn_detached(void (*fn)(void *arg), void *arg);
 void host_sleep_ms(unsigned ms);
 
 #endif

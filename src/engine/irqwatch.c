@@ -59,48 +59,29 @@ static void watch(unsigned vmid, pid_t qemu, const struct strv *bdfs,
 	log_debug("VM %u: interrupt watcher done", vmid);
 }
 
-/* In the grandchild: nothing of the hook's stays open, so Proxmox, which
- * reads the hook's output until EOF, does not wait for us. */
-static void detach(void)
-{
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+struct watch_args {
+	unsigned vmid;
+	pid_t qemu;
+	const struct strv *bdfs;
+	const struct cpuset *cpus;
+	unsigned seconds;
+};
 
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-	}
-	close_range(3, ~0U, 0);
-	if (chdir("/") < 0)
-		_exit(1);
-	signal(SIGHUP, SIG_IGN);
+static void watch_detached(void *arg)
+{
+	const struct watch_args *a = arg;
+
+	watch(a->vmid, a->qemu, a->bdfs, a->cpus, a->seconds);
 }
 
 int irqwatch_start(unsigned vmid, pid_t qemu, const struct strv *bdfs,
 		   const struct cpuset *cpus, unsigned seconds, char **err)
 {
-	pid_t pid, w;
-	int status;
+	struct watch_args a = {vmid, qemu, bdfs, cpus, seconds};
+	int r = host_spawn_detached(watch_detached, &a);
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return errnof(err, -errno, "cannot start the interrupt watcher: fork: %s",
-			      strerror(errno));
-	if (pid == 0) {
-		if (setsid() < 0 || (pid = fork()) < 0)
-			_exit(1);
-		if (pid > 0)
-			_exit(0);
-		detach();
-		log_setup(log_get_level(), true);
-		watch(vmid, qemu, bdfs, cpus, seconds);
-		_exit(0);
-	}
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return errnof(err, -ECHILD, "cannot start the interrupt watcher");
+	if (r < 0)
+		return errnof(err, r, "cannot start the interrupt watcher: %s",
+			      strerror(-r));
 	return 0;
 }

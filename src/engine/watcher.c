@@ -88,53 +88,30 @@ int watcher_give_back(unsigned vmid, long long started, char **err)
 	return r;
 }
 
-/* In the grandchild: nothing of the hook's stays open. */
-static void detach(void)
-{
-	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+struct watch_args {
+	unsigned vmid;
+	long long started;
+	unsigned timeout_s;
+};
 
-	if (nul >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-	}
-	close_range(3, ~0U, 0);
-	if (chdir("/") < 0)
-		_exit(1);
-	signal(SIGHUP, SIG_IGN);
+static void watch_detached(void *arg)
+{
+	const struct watch_args *a = arg;
+	_cleanup_free_ char *e = NULL;
+
+	log_debug("VM %u: watching for its QEMU for %u s", a->vmid, a->timeout_s);
+	if (watcher_wait(a->vmid, a->started, (uint64_t)a->timeout_s * 1000, 250) ==
+		WATCH_TIMED_OUT &&
+	    watcher_give_back(a->vmid, a->started, &e) < 0)
+		log_err("VM %u: %s", a->vmid, e ? e : "giving the devices back failed");
 }
 
 int watcher_start(unsigned vmid, long long started, unsigned timeout_s, char **err)
 {
-	pid_t pid, w;
-	int status;
+	struct watch_args a = {vmid, started, timeout_s};
+	int r = host_spawn_detached(watch_detached, &a);
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return errnof(err, -errno, "cannot start the start watcher: fork: %s",
-			      strerror(errno));
-	if (pid == 0) {
-		_cleanup_free_ char *e = NULL;
-
-		if (setsid() < 0 || (pid = fork()) < 0)
-			_exit(1);
-		if (pid > 0)
-			_exit(0);
-		detach();
-		log_setup(log_get_level(), true);
-		log_debug("VM %u: watching for its QEMU for %u s", vmid, timeout_s);
-		if (watcher_wait(vmid, started, (uint64_t)timeout_s * 1000, 250) ==
-			WATCH_TIMED_OUT &&
-		    watcher_give_back(vmid, started, &e) < 0)
-			log_err("VM %u: %s", vmid,
-				e ? e : "giving the devices back failed");
-		_exit(0);
-	}
-	do
-		w = waitpid(pid, &status, 0);
-	while (w < 0 && errno == EINTR);
-	if (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return errnof(err, -ECHILD, "cannot start the start watcher");
+	if (r < 0)
+		return errnof(err, r, "cannot start the start watcher: %s", strerror(-r));
 	return 0;
 }
