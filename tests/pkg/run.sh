@@ -89,13 +89,17 @@ out=$(VFIOHOOK_ROOT=$root PATH="$build:$PATH" bash -c '
 . doc/vfiohook.bash-completion
 c() { COMP_LINE="$1"; COMP_POINT=${#1}; COMP_WORDS=(vfiohook); COMPREPLY=(); _vfiohook; echo "${COMPREPLY[*]}"; }
 c "vfiohook "; c "vfiohook plan 2"; c "vfiohook 100 pre"; c "vfiohook reset 0000:01:00."
-c "vfiohook enable 100 --c"' 2>&1)
+c "vfiohook enable 100 --c"; c "vfiohook reset --s"; c "vfiohook reset --method f"
+c "vfiohook check --c"' 2>&1)
 # bash replaces what follows the last ':' of the word (COMP_WORDBREAKS)
-want="plan groups status check release enable disable 100 205
+want="plan groups status check reset release enable disable 100 205
 205
 pre-start pre-stop
 00.0 00.1
---chain"
+--chain
+--slot
+flr
+--cluster"
 if [ "$out" = "$want" ]; then
 	ok completion "commands, VM ids, phases, PCI addresses, options"
 else
