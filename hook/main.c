@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 		if (used) {
 			log_setup(level, false);
 			log_err(
-			    "hook mode takes no --source, --cluster, --storage or --chain; see 'vfiohook --help'");
+			    "hook mode takes no --source, --cluster, --storage, --chain, --method or --slot; see 'vfiohook --help'");
 			return EXIT_USAGE;
 		}
 		/* post-stop after an in-guest shutdown runs under qmeventd, whose

@@ -830,7 +830,7 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 			if (!eq || eq == t) {
 				r = errf(
 				    err,
-				    "%s: expected key=value (no spaces around '='), got '%s'; e.g. 'vfiohook: rebind=host reset=flr,bus'",
+				    "%s: expected key=value (no spaces around '='), got '%s'; e.g. 'vfiohook: rebind=never reset=flr,bus'",
 				    where, t);
 				goto out;
 			}
@@ -861,7 +861,7 @@ int policy_parse_description(const char *desc, unsigned vmid, struct policy *p,
 		if (!pairs) {
 			r = errf(
 			    err,
-			    "%s: 'vfiohook:' without settings; write e.g. 'vfiohook: rebind=host reset=flr,bus'",
+			    "%s: 'vfiohook:' without settings; write e.g. 'vfiohook: rebind=never reset=flr,bus'",
 			    where);
 			goto out;
 		}
