@@ -80,6 +80,12 @@ int cli_api_status(int r);
 /* plan_ctx_make with the VM config and mappings from the API; returns an
  * exit status, *err set (or the reason logged) when not 0. */
 int api_plan_ctx(struct plan_ctx *pc, unsigned vmid, char **err);
+/* doctor_gather (engine/doctor.h) with the VM configs and mappings from the
+ * API: VM vmid, or (0) the VMs of this node with hostpciN.  Returns an exit
+ * status, *err set when not 0 (a config Proxmox would refuse is a finding,
+ * as from the file). */
+struct doctor;
+int api_doctor(unsigned vmid, struct doctor **out, char **err);
 
 /*
  * After the VM's own phase work (status own), run its chained hookscript

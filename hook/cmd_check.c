@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vfiohook check [VMID] [--json] — the read-only doctor: host findings, and
- * those of VM VMID or of every VM with hostpci entries, errors first.  With
+ * those of VM VMID or of every VM with hostpci entries, errors first; with
+ * --source api their configs and the mappings come from the API.  With
  * --cluster: the hookscript on every node each VM using vfiohook may run on
  * (through the API, cmd_check_cluster.c).  Exit 1 when any finding is an
- * error, 2 for bad usage or an unknown VM, else 0.
+ * error, 2 for bad usage, an unknown VM or an API that cannot be used, else 0.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -79,14 +80,23 @@ int cmd_check(struct cli *c)
 	int r;
 
 	if (c->argc > 1 || (c->argc == 1 && vmid_parse(c->argv[0], &vmid) < 0) ||
-	    (c->cluster && c->argc)) {
+	    (c->cluster && (c->argc || c->source))) {
 		log_err(
-		    "usage: vfiohook check [VMID] (VMID is a positive number such as 100; without it, the host and every VM with hostpci entries), or vfiohook check --cluster");
+		    "usage: vfiohook check [VMID] [--source file|api] (VMID is a positive number such as 100; without it, the host and every VM with hostpci entries), or vfiohook check --cluster");
 		return EXIT_USAGE;
 	}
 	if (c->cluster) {
 		/* the nodes every VM using vfiohook may run on (the API) */
 		check_cluster(c, &fs);
+	} else if (streq(c->source, "api")) {
+		/* the VM configs and mappings from the API, the host from here;
+		 * an API that cannot be used ends the run as an unknown VM does */
+		r = api_doctor(vmid, &d, &err);
+		if (r != EXIT_OK) {
+			log_err("%s", err);
+			return EXIT_USAGE;
+		}
+		doctor_judge(d, &fs);
 	} else {
 		r = doctor_gather(vmid, &d, &err);
 		if (r < 0) {

@@ -46,7 +46,7 @@ static const struct command commands[] = {
     {"status", cmd_status, "[--cluster]", "devices on vfio-pci, their VMs, journals",
      OPT_CLUSTER},
     {"check", cmd_check, "[VMID]", "read-only doctor: host and VM findings with fixes",
-     OPT_CLUSTER},
+     OPT_SOURCE | OPT_CLUSTER},
     {"reset", cmd_reset, "BDF...", "reset devices by the reset ladder (AMD reset bug)",
      OPT_METHOD | OPT_SLOT},
     {"release", cmd_release, "VMID", "post-stop by hand (after a crash, say)", 0},
@@ -128,7 +128,7 @@ static void usage(FILE *f)
 	    "  --node NAME   Proxmox node name (env VFIOHOOK_NODE; default: host name)\n"
 	    "  --json        machine-readable output\n"
 	    "  --dry-run     plan only, change nothing\n"
-	    "  --source S    plan: read the VM config and PCI mappings from\n"
+	    "  --source S    plan, check: read the VM configs and PCI mappings from\n"
 	    "                'file' (/etc/pve, default) or 'api' ([api] in /etc/vfiohook.conf)\n"
 	    "  --cluster     status, check: every node of the cluster, through the API\n"
 	    "  --storage ID  enable: the snippets storage for the hookscript (default local)\n"

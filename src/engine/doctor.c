@@ -940,9 +940,14 @@ static void judge_mappings(const struct doctor_vm *vm, struct findings *out)
 			continue;
 		now = g->actual < 0 ? xstrdup("none (device absent or IOMMU off)")
 				    : xasprintf("%d", g->actual);
-		fix = xasprintf(
-		    "check the hardware, then update the mapping under Datacenter > Resource Mappings (/etc/pve/mapping/pci.cfg line %u)",
-		    g->line);
+		if (g->line)
+			fix = xasprintf(
+			    "check the hardware, then update the mapping under Datacenter > Resource Mappings (/etc/pve/mapping/pci.cfg line %u)",
+			    g->line);
+		else
+			fix = xasprintf(
+			    "check the hardware, then update the mapping under Datacenter > Resource Mappings (/etc/pve/mapping/pci.cfg, mapping '%s')",
+			    g->mapping);
 		findings_add(
 		    out, FINDING_ERROR, "vm-mapping-group-changed", fix,
 		    "VM %u: hostpci%u uses mapping '%s', whose entry for this node expects %s in IOMMU group %d, but its group is %s now: Proxmox refuses the start ('PCI device mapping invalid (hardware probably changed)')",

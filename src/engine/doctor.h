@@ -89,7 +89,7 @@ struct doctor_host {
 struct doctor_mapgroup {
 	unsigned hostpci;
 	char *mapping;
-	unsigned line; /* of the map entry in /etc/pve/mapping/pci.cfg */
+	unsigned line; /* of the map entry in /etc/pve/mapping/pci.cfg; 0 unknown (API) */
 	char *path;    /* its first path, "0000:01:00.0" */
 	int expected;  /* iommugroup= */
 	int actual;    /* the device's group now; -1 none or absent */
@@ -135,6 +135,23 @@ struct doctor {
  * *out is freed with doctor_free().
  */
 int doctor_gather(unsigned vmid, struct doctor **out, char **err);
+
+/* A VM read elsewhere (the API, with its [PENDING] applied as the start
+ * will): its config and the mappings it uses (NULL when it uses none), or
+ * why its config cannot be used (then vm and maps are NULL). */
+struct doctor_vm_in {
+	unsigned vmid;
+	struct vm *vm;
+	struct mapping_cfg *maps;
+	char *error;
+};
+
+/*
+ * doctor_gather() for the VMs in[0..n) (in vmid order), planned with
+ * plan_ctx_make_from(); the host's facts as always from this host.  Takes
+ * what each in[i] holds and clears it.
+ */
+void doctor_gather_from(struct doctor_vm_in *in, size_t n, struct doctor **out);
 void doctor_free(struct doctor *d);
 
 /* Pure: the findings for the facts, the host's first, then each VM's. */

@@ -140,18 +140,21 @@ static void gather_hookscript(struct doctor_vm *vm, struct storage_cfg **storage
 	vm->hook_exists = regular_file(vm->hook_path, &vm->hook_exec);
 }
 
-/* The IOMMU group a mapping entry expects of its first path, and the one it has. */
-static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **maps)
+/* The IOMMU group a mapping entry expects of its first path, and the one it
+ * has; from the mappings the plan was given (the API's), else pci.cfg. */
+static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **file)
 {
+	const struct mapping_cfg *maps = vm->pc.maps;
+
 	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
 		const struct hostpci *h = vm->pc.vm->hostpci[i];
 		const struct pci_mapping *m;
 
 		if (!h || !h->mapping)
 			continue;
-		if (!*maps && mapping_read(maps, NULL) < 0)
+		if (!maps && !*file && mapping_read(file, NULL) < 0)
 			return;
-		m = mapping_find(*maps, h->mapping);
+		m = mapping_find(maps ? maps : *file, h->mapping);
 		for (size_t k = 0; m && k < m->n_maps; k++) {
 			const struct pci_map_entry *me = &m->maps[k];
 			struct doctor_mapgroup *g;
@@ -172,7 +175,8 @@ static void gather_mappings(struct doctor_vm *vm, struct mapping_cfg **maps)
 			memset(g, 0, sizeof(*g));
 			g->hostpci = i;
 			g->mapping = xstrdup(m->name);
-			g->line = me->line;
+			/* the API's mappings have no lines of pci.cfg */
+			g->line = maps ? 0 : me->line;
 			g->path = xstrdup(path);
 			g->expected = (int)want;
 			g->actual = -1;
@@ -222,32 +226,23 @@ static void gather_siblings(struct doctor_vm *vm)
 	}
 }
 
+/* With vm->pc planned (or vm->error set): the facts around the plan. */
 static void gather_vm(struct doctor_vm *vm, struct storage_cfg **storage,
 		      struct mapping_cfg **maps)
 {
-	struct vmconf *conf = NULL;
-	char *e = NULL;
-	int r;
+	const struct vmconf *conf;
 
 	vm->path = xasprintf("/etc/pve/qemu-server/%u.conf", vm->vmid);
-	r = vmconf_read(vm->vmid, NULL, &conf, &e);
-	if (r < 0) {
-		vm->error = e ? e : xstrdup(strerror(-r));
+	if (vm->error)
 		return;
-	}
+	/* the config as the plan read it: [PENDING] applied as the start will */
+	conf = vm->pc.vm->conf;
 	vm->machine = machine_type(conf);
 	vm->bios = conf_value(conf, "bios");
 	vm->cpu = conf_value(conf, "cpu");
 	vm->vga = conf_value(conf, "vga");
 	vm->hookscript = conf_value(conf, "hookscript");
 	vm->efidisk = vmconf_get(conf, "efidisk0") != NULL;
-	vmconf_free(conf);
-
-	r = plan_ctx_make(&vm->pc, vm->vmid, &e);
-	if (r < 0) {
-		vm->error = e ? e : xstrdup(strerror(-r));
-		return;
-	}
 	for (unsigned i = 0; i < HOSTPCI_MAX; i++) {
 		const struct hostpci *h = vm->pc.vm->hostpci[i];
 
@@ -261,6 +256,15 @@ static void gather_vm(struct doctor_vm *vm, struct storage_cfg **storage,
 	gather_hookscript(vm, storage);
 	gather_mappings(vm, maps);
 	gather_siblings(vm);
+}
+
+/* The plan of a VM, or why there is none, in vm->error. */
+static void plan_result(struct doctor_vm *vm, int r, char *e)
+{
+	if (r < 0)
+		vm->error = e ? e : xstrdup(strerror(-r));
+	else
+		free(e);
 }
 
 /* ---- the host ---- */
@@ -495,11 +499,25 @@ static void gather_host(struct doctor *d)
 	inventory_close(inv);
 }
 
-int doctor_gather(unsigned vmid, struct doctor **out, char **err)
+/* The VMs' facts (each doctor_vm with its vmid and plan or error), then the host's. */
+static struct doctor *gather_all(struct doctor *d)
 {
-	struct doctor *d = xcalloc(1, sizeof(*d));
 	struct storage_cfg *storage = NULL;
 	struct mapping_cfg *maps = NULL;
+
+	for (size_t i = 0; i < d->n_vms; i++)
+		gather_vm(&d->vms[i], &storage, &maps);
+	storage_free(storage);
+	mapping_free(maps);
+	gather_host(d);
+	return d;
+}
+
+int doctor_gather(unsigned vmid, struct doctor **out, char **err)
+{
+	/* as the start will read it: [PENDING] applied, as `plan` shows it */
+	const struct plan_ctx_opts opts = {.apply_pending = true};
+	struct doctor *d = xcalloc(1, sizeof(*d));
 	unsigned *vmids = NULL;
 	size_t n = 0;
 
@@ -520,15 +538,40 @@ int doctor_gather(unsigned vmid, struct doctor **out, char **err)
 	d->vms = xcalloc(n, sizeof(*d->vms));
 	d->n_vms = n;
 	for (size_t i = 0; i < n; i++) {
+		char *e = NULL;
+		int r = plan_ctx_make_opts(&d->vms[i].pc, vmids[i], &opts, &e);
+
 		d->vms[i].vmid = vmids[i];
-		gather_vm(&d->vms[i], &storage, &maps);
+		plan_result(&d->vms[i], r, e);
 	}
 	free(vmids);
-	storage_free(storage);
-	mapping_free(maps);
-	gather_host(d);
-	*out = d;
+	*out = gather_all(d);
 	return 0;
+}
+
+void doctor_gather_from(struct doctor_vm_in *in, size_t n, struct doctor **out)
+{
+	struct doctor *d = xcalloc(1, sizeof(*d));
+
+	d->vms = xcalloc(n, sizeof(*d->vms));
+	d->n_vms = n;
+	for (size_t i = 0; i < n; i++) {
+		char *e = NULL;
+
+		d->vms[i].vmid = in[i].vmid;
+		if (in[i].error) {
+			d->vms[i].error = in[i].error;
+			vm_free(in[i].vm);
+			mapping_free(in[i].maps);
+		} else {
+			plan_result(
+			    &d->vms[i],
+			    plan_ctx_make_from(&d->vms[i].pc, in[i].vm, in[i].maps, &e),
+			    e);
+		}
+		memset(&in[i], 0, sizeof(in[i]));
+	}
+	*out = gather_all(d);
 }
 
 static void dev_clear(struct doctor_dev *dd)

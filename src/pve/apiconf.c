@@ -343,19 +343,22 @@ static int cmp_vm(const void *a, const void *b)
 	return (x->vmid > y->vmid) - (x->vmid < y->vmid);
 }
 
-int apiconf_vms(json_object *data, const char *where, struct api_vms *out, char **err)
+/* The QEMU guests of a list answer; node NULL: each entry names its node
+ * and its type (cluster/resources), else every entry is a guest of node. */
+static int list_vms(json_object *data, const char *node_of_all, const char *where,
+		    struct api_vms *out, char **err)
 {
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	if (!json_object_is_type(data, json_type_array))
-		return errf(err, "%s: expected a JSON array of resources, got %s", where,
-			    type_name(data));
+		return errf(err, "%s: expected a JSON array of %s, got %s", where,
+			    node_of_all ? "guests" : "resources", type_name(data));
 	n = json_object_array_length(data);
 	out->v = xcalloc(n + 1, sizeof(*out->v));
 	for (size_t i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(data, i);
-		const char *type, *node, *s;
+		const char *node = node_of_all, *s;
 		long long vmid;
 		struct api_vm *vm;
 
@@ -363,11 +366,12 @@ int apiconf_vms(json_object *data, const char *where, struct api_vms *out, char 
 			api_vms_clear(out);
 			return errf(err, "%s: entry %zu is not an object", where, i);
 		}
-		type = get_str(o, "type");
-		if (!streq(type, "qemu"))
-			continue; /* lxc, storage, node, ... */
+		if (!node_of_all) {
+			if (!streq(get_str(o, "type"), "qemu"))
+				continue; /* lxc, storage, node, ... */
+			node = get_str(o, "node");
+		}
 		vmid = get_int(o, "vmid");
-		node = get_str(o, "node");
 		if (vmid < VMID_MIN || vmid > VMID_MAX || !node_name_valid(node)) {
 			api_vms_clear(out);
 			return errf(
@@ -386,6 +390,17 @@ int apiconf_vms(json_object *data, const char *where, struct api_vms *out, char 
 	}
 	qsort(out->v, out->n, sizeof(*out->v), cmp_vm);
 	return 0;
+}
+
+int apiconf_vms(json_object *data, const char *where, struct api_vms *out, char **err)
+{
+	return list_vms(data, NULL, where, out, err);
+}
+
+int apiconf_node_vms(json_object *data, const char *node, const char *where,
+		     struct api_vms *out, char **err)
+{
+	return list_vms(data, node, where, out, err);
 }
 
 /* ---- HA -----------------------------------------------------------------------------

@@ -70,6 +70,13 @@ struct api_vms {
  * is an error.
  */
 int apiconf_vms(json_object *data, const char *where, struct api_vms *out, char **err);
+/*
+ * GET /nodes/{node}/qemu: the guests of node ({vmid, name, status, template,
+ * ...}, no type or node member), sorted by vmid; each gets node as its node.
+ * An entry without a valid vmid is an error, as is a node name that is none.
+ */
+int apiconf_node_vms(json_object *data, const char *node, const char *where,
+		     struct api_vms *out, char **err);
 void api_vms_clear(struct api_vms *v);
 
 /*

@@ -84,6 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_err(r, err);
 	err = NULL;
 
+	r = apiconf_node_vms(o, "pve1", WHERE, &vms, &err);
+	for (size_t i = 0; r == 0 && i < vms.n; i++)
+		if (!streq(vms.v[i].node, "pve1") || vms.v[i].vmid < 100 ||
+		    (i && vms.v[i - 1].vmid > vms.v[i].vmid))
+			abort();
+	api_vms_clear(&vms);
+	check_err(r, err);
+	err = NULL;
+
 	/* the same answer as HA resources, groups and rules at once */
 	if (apiconf_ha_nodes(o, o, o, 100, &managed, &restricted, &nodes, &err) == 0 &&
 	    !managed && nodes.n)

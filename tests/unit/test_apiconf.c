@@ -337,6 +337,42 @@ static void test_vms(void **state)
 	free(err);
 }
 
+/* GET /nodes/{node}/qemu: entries without type or node, all of that node */
+static void test_node_vms(void **state)
+{
+	struct api_vms v = {0};
+	char *err = NULL;
+	json_object *o =
+	    js("[{\"vmid\": 102, \"name\": \"b\", \"status\": \"stopped\"},"
+	       " {\"vmid\": \"100\", \"status\": \"running\", \"template\": 1}]");
+
+	(void)state;
+	assert_int_equal(apiconf_node_vms(o, "pve1", "r", &v, &err), 0);
+	json_object_put(o);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.v[0].vmid, 100);
+	assert_string_equal(v.v[0].node, "pve1");
+	assert_true(v.v[0].is_template);
+	assert_int_equal(v.v[1].vmid, 102);
+	assert_string_equal(v.v[1].name, "b");
+	api_vms_clear(&v);
+
+	o = js("[{\"name\": \"no vmid\"}]");
+	assert_int_equal(apiconf_node_vms(o, "pve1", "r", &v, &err), -EINVAL);
+	assert_non_null(strstr(err, "r: entry 0"));
+	free(err);
+	err = NULL;
+	assert_int_equal(apiconf_node_vms(o, "../x", "r", &v, &err), -EINVAL);
+	json_object_put(o);
+	free(err);
+	err = NULL;
+	o = js("{\"vmid\": 100}");
+	assert_int_equal(apiconf_node_vms(o, "pve1", "r", &v, &err), -EINVAL);
+	json_object_put(o);
+	assert_non_null(strstr(err, "expected a JSON array of guests"));
+	free(err);
+}
+
 static void ha(const char *res, const char *groups, const char *rules, unsigned vmid,
 	       bool managed, bool restricted, const char *nodes)
 {
@@ -430,6 +466,7 @@ int main(void)
 	    cmocka_unit_test(test_mappings_same_as_file),
 	    cmocka_unit_test(test_mappings_values),
 	    cmocka_unit_test(test_vms),
+	    cmocka_unit_test(test_node_vms),
 	    cmocka_unit_test(test_ha),
 	    cmocka_unit_test(test_small),
 	};

@@ -18,6 +18,7 @@
 #include "base/host.h"
 #include "engine/doctor.h"
 #include "fixture.h"
+#include "pve/mapping.h"
 
 /* A Proxmox host with the IOMMU on (set in GRUB), interrupt remapping, the
  * vfio modules installed, and VM 100 passing a whole GPU through. */
@@ -615,6 +616,15 @@ static void test_nvidia_hidden(void **state)
 	e = run_vm(NULL, "cpu: host,hidden=1\\nhostpci0: 01:00\\n");
 	none(e, "vm-nvidia-hidden");
 	done(e);
+	/* the VM as the start will see it: its [PENDING] applied */
+	e = run_vm(NULL,
+		   "cpu: host\\nhostpci0: 01:00\\n\\n[PENDING]\\ncpu: host,hidden=1\\n");
+	none(e, "vm-nvidia-hidden");
+	done(e);
+	e = run_vm(NULL,
+		   "cpu: host,hidden=1\\nhostpci0: 01:00\\n\\n[PENDING]\\ncpu: host\\n");
+	expect(e, "vm-nvidia-hidden", FINDING_INFO, "hidden=1", NULL);
+	done(e);
 }
 
 static void test_function_left_out(void **state)
@@ -746,6 +756,39 @@ static void test_mapping_group_changed(void **state)
 	       "0000:01:00.0", "IOMMU group 12", "is 13 now", "pci.cfg line 2", NULL);
 	/* the other node's entry is not this host's business */
 	assert_int_equal(count_id(e, "vm-mapping-group-changed"), 1);
+	done(e);
+}
+
+/* VMs read elsewhere (the API): config and mappings given, the host as
+ * always from the root; the mapping has no line in pci.cfg to name. */
+static void test_gather_from(void **state)
+{
+	static const char conf[] = "cpu: host\nhostpci0: mapping=gpu\n";
+	static const char maps[] =
+	    "gpu\n\tmap node=pve1,path=0000:01:00.0,id=10de:2484,iommugroup=12,subsystem-id=0000:0000\n";
+	struct doctor_vm_in in[2] = {{.vmid = 100}, {.vmid = 101}};
+	struct env *e = xcalloc(1, sizeof(*e));
+	struct vmconf *c = NULL;
+	char *err = NULL;
+
+	(void)state;
+	e->fx = fx_new(NULL);
+	assert_int_equal(fx_spec(e->fx, host_ok), 0);
+	assert_int_equal(host_setup(fx_root(e->fx), "pve1"), 0);
+	assert_int_equal(vmconf_parse(conf, strlen(conf), "api", 100, &c, &err), 0);
+	assert_int_equal(vm_from_conf(c, &in[0].vm, &err), 0);
+	assert_int_equal(mapping_parse(maps, strlen(maps), &in[0].maps, &err), 0);
+	in[1].error = xstrdup("api:1: hostpci0: rombar 'maybe' is not a boolean");
+	doctor_gather_from(in, 2, &e->d);
+	assert_null(in[0].vm);
+	assert_null(in[0].maps);
+	assert_null(in[1].error);
+	doctor_judge(e->d, &e->f);
+	expect(e, "vm-mapping-group-changed", FINDING_ERROR, "mapping 'gpu'",
+	       "IOMMU group 12", "is 13 now", "(/etc/pve/mapping/pci.cfg, mapping 'gpu')",
+	       NULL);
+	expect(e, "vm-config-invalid", FINDING_ERROR, "VM 101", "rombar 'maybe'", NULL);
+	expect(e, "host-iommu-on", FINDING_INFO, NULL);
 	done(e);
 }
 
@@ -886,6 +929,7 @@ int main(void)
 	    cmocka_unit_test(test_affinity),
 	    cmocka_unit_test(test_cpu_not_host),
 	    cmocka_unit_test(test_mapping_group_changed),
+	    cmocka_unit_test(test_gather_from),
 	    cmocka_unit_test(test_hookscript),
 	    cmocka_unit_test(test_vm_without_passthrough),
 	    cmocka_unit_test(test_config_invalid),
