@@ -185,6 +185,12 @@ static const struct pve_storage *pick_storage(const struct storage_cfg *cfg,
 			return s;
 	}
 	s = storage_find(cfg, "local");
+	if (s && s->disabled && storage_has_content(s, "snippets")) {
+		log_err(
+		    "no storage on node %s that has the content type 'snippets' is enabled: local has it but is disabled; enable it with 'pvesm set local --disable 0' (or Datacenter > Storage > local > Edit > Enable), or pick a storage with --storage, then run this again",
+		    host_node());
+		return NULL;
+	}
 	{
 		_cleanup_free_ char *list = content_list(s);
 

@@ -157,6 +157,35 @@ static bool storage_id_valid(const char *s)
 	return true;
 }
 
+/*
+ * PVE::Storage::Plugin::parse_config: `local` is always the directory
+ * /var/lib/vz.  Missing, not a dir, or a dir elsewhere: the built-in one
+ * replaces it (its content list has snippets); without path it gets
+ * /var/lib/vz; it never has a node restriction.
+ */
+static void normalise_local(struct storage_cfg *cfg)
+{
+	struct pve_storage *s = (struct pve_storage *)storage_find(cfg, "local");
+
+	if (!s || !streq(s->type, "dir") || (s->path && !streq(s->path, "/var/lib/vz"))) {
+		if (s) {
+			warn(
+			    cfg, s->line,
+			    "storage 'local' is not the directory /var/lib/vz; Proxmox uses its built-in local (/var/lib/vz) instead");
+			storage_clear(s);
+			s->id = xstrdup("local");
+			s->type = xstrdup("dir");
+		} else {
+			s = add_section(cfg, "dir", "local", 0);
+		}
+		s->path = xstrdup("/var/lib/vz");
+		split_list("backup,images,iso,rootdir,snippets,vztmpl", &s->content);
+	}
+	if (!s->path)
+		s->path = xstrdup("/var/lib/vz");
+	strv_clear(&s->nodes);
+}
+
 int storage_parse(const char *text, struct storage_cfg **out)
 {
 	struct storage_cfg *cfg = xcalloc(1, sizeof(*cfg));
@@ -238,13 +267,7 @@ int storage_parse(const char *text, struct storage_cfg **out)
 			s->path = NULL;
 		}
 	}
-	if (!storage_find(cfg, "local")) {
-		/* PVE::Storage::config() makes sure a `local` directory exists */
-		struct pve_storage *s = add_section(cfg, "dir", "local", 0);
-
-		s->path = xstrdup("/var/lib/vz");
-		split_list("iso,vztmpl,backup", &s->content);
-	}
+	normalise_local(cfg);
 	*out = cfg;
 	return 0;
 }

@@ -91,12 +91,49 @@ static void test_lenient(void **state)
 	assert_false(storage_has_content(s, "images"));
 	assert_false(s->disabled);
 	assert_null(storage_find(cfg, "Bad"));
+	/* pve-storage's built-in local has snippets in its content list */
 	s = storage_find(cfg, "local");
 	assert_string_equal(s->path, "/var/lib/vz");
-	assert_false(storage_has_content(s, "snippets"));
+	assert_true(storage_has_content(s, "snippets"));
 	assert_int_equal(cfg->warnings.n, 5);
 	assert_non_null(strstr(cfg->warnings.v[0], "storage.cfg:1:"));
 	assert_non_null(strstr(cfg->warnings.v[1], ":3:"));
+	storage_free(cfg);
+}
+
+/* PVE::Storage::Plugin::parse_config: local is always the dir /var/lib/vz */
+static void test_local_normalised(void **state)
+{
+	struct storage_cfg *cfg = NULL;
+	const struct pve_storage *s;
+
+	(void)state;
+	/* without path: /var/lib/vz; a node restriction is dropped */
+	assert_int_equal(
+	    storage_parse("dir: local\n\tcontent snippets\n\tnodes pve2\n", &cfg), 0);
+	s = storage_find(cfg, "local");
+	assert_string_equal(s->path, "/var/lib/vz");
+	assert_true(storage_on_node(s, "pve1"));
+	assert_int_equal(cfg->warnings.n, 0);
+	storage_free(cfg);
+	/* another path, or another type: replaced by the built-in one */
+	assert_int_equal(
+	    storage_parse("dir: local\n\tpath /srv/x\n\tcontent iso\n", &cfg), 0);
+	s = storage_find(cfg, "local");
+	assert_string_equal(s->path, "/var/lib/vz");
+	assert_true(storage_has_content(s, "snippets"));
+	assert_int_equal(cfg->n, 1);
+	assert_int_equal(cfg->warnings.n, 1);
+	storage_free(cfg);
+	assert_int_equal(storage_parse("zfspool: local\n\tpool rpool\n", &cfg), 0);
+	s = storage_find(cfg, "local");
+	assert_string_equal(s->type, "dir");
+	assert_string_equal(s->path, "/var/lib/vz");
+	storage_free(cfg);
+	/* a local that is the dir /var/lib/vz is kept as written */
+	assert_int_equal(
+	    storage_parse("dir: local\n\tpath /var/lib/vz\n\tcontent iso\n", &cfg), 0);
+	assert_false(storage_has_content(storage_find(cfg, "local"), "snippets"));
 	storage_free(cfg);
 }
 
@@ -169,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_lenient),
+	    cmocka_unit_test(test_local_normalised),
 	    cmocka_unit_test(test_snippet_path),
 	    cmocka_unit_test_setup_teardown(test_read, fx_test_setup, fx_test_teardown),
 	};
