@@ -980,6 +980,17 @@ static void judge_hookscript(const struct doctor_vm *vm, bool passthrough,
 		    vm->vmid, vm->hookscript, vm->hook_error);
 		return;
 	}
+	if (vm->hook_nocontent) {
+		fix = xasprintf(
+		    "add the content type snippets to storage '%s' (pvesm set %s --content <its current list>,snippets, or Datacenter > Storage > %s > Content)",
+		    vm->hook_nocontent, vm->hook_nocontent, vm->hook_nocontent);
+		findings_add(
+		    out, FINDING_WARNING, "vm-hookscript-storage", fix,
+		    "VM %u: hookscript '%s' is on storage '%s', which does not have the content type 'snippets': Proxmox still runs %s, but the GUI and the API's storage content lists do not show it, and 'vfiohook check --cluster' reads those",
+		    vm->vmid, vm->hookscript, vm->hook_nocontent, vm->hook_path);
+		free(fix);
+		fix = NULL;
+	}
 	if (!vm->hook_exists) {
 		fix = xasprintf(
 		    "put the hookscript at %s, or change it: qm set %u --hookscript",

@@ -113,6 +113,10 @@ struct doctor_vm {
 	bool efidisk;
 	/* the hookscript volume: the file it names, or why it names none */
 	char *hook_path, *hook_error;
+	/* the storage has a path but not the content type snippets: Proxmox
+	 * still runs the file (check_hookscript looks at the volume name, -f
+	 * and -x), but the GUI and the storage content API do not list it */
+	char *hook_nocontent;
 	bool hook_exists, hook_exec;
 	bool romfile_present[HOSTPCI_MAX]; /* /usr/share/kvm/<romfile> is a file */
 	struct doctor_mapgroup *maps;

@@ -122,7 +122,8 @@ static bool regular_file(const char *path, bool *exec)
 
 static void gather_hookscript(struct doctor_vm *vm, struct storage_cfg **storage)
 {
-	_cleanup_free_ char *e = NULL;
+	_cleanup_free_ char *e = NULL, *id = NULL;
+	const struct pve_storage *s;
 	int r;
 
 	if (!vm->hookscript)
@@ -132,8 +133,15 @@ static void gather_hookscript(struct doctor_vm *vm, struct storage_cfg **storage
 		    e ? xstrdup(e) : xstrdup("cannot read /etc/pve/storage.cfg");
 		return;
 	}
-	r = storage_snippet_path(*storage, vm->hookscript, &vm->hook_path, NULL, &e);
-	if (r < 0) {
+	r = storage_snippet_path(*storage, vm->hookscript, &vm->hook_path, &id, &e);
+	s = id ? storage_find(*storage, id) : NULL;
+	if (r == -EMEDIUMTYPE && s && s->path) {
+		/* PVE::GuestHelpers::check_hookscript: the volume's type comes
+		 * from its name (snippets/NAME), not the storage's content list */
+		vm->hook_nocontent = xstrdup(id);
+		vm->hook_path =
+		    xasprintf("%s/%s", s->path, strchr(vm->hookscript, ':') + 1);
+	} else if (r < 0) {
 		vm->hook_error = e ? xstrdup(e) : xstrdup(strerror(-r));
 		return;
 	}
@@ -617,6 +625,7 @@ void doctor_free(struct doctor *d)
 		free(vm->hookscript);
 		free(vm->hook_path);
 		free(vm->hook_error);
+		free(vm->hook_nocontent);
 		for (size_t k = 0; k < vm->n_maps; k++) {
 			free(vm->maps[k].mapping);
 			free(vm->maps[k].path);

@@ -813,7 +813,16 @@ static void test_hookscript(void **state)
 	e = run_vm(
 	    "file /etc/pve/storage.cfg dir: local\\n\\tpath /var/lib/vz\\n\\tcontent iso,backup\\n\n",
 	    "cpu: host\\nhostpci0: 01:00\\nhookscript: local:snippets/vfiohook\\n");
-	expect(e, "vm-hookscript-storage", FINDING_ERROR, "snippets", NULL);
+	/* check_hookscript takes the type from the volume name: Proxmox still
+	 * runs it, so a warning, and the file is checked as Proxmox checks it */
+	expect(e, "vm-hookscript-storage", FINDING_WARNING, "snippets",
+	       "Proxmox still runs /var/lib/vz/snippets/vfiohook", NULL);
+	done(e);
+	e = run_vm("file /etc/pve/storage.cfg dir: local\\n\\tpath /var/lib/vz\\n\\n"
+		   "lvmthin: thin\\n\\tthinpool data\\n\\tvgname pve\\n\n",
+		   "cpu: host\\nhostpci0: 01:00\\nhookscript: thin:snippets/vfiohook\\n");
+	expect(e, "vm-hookscript-storage", FINDING_ERROR, "no file system path",
+	       "refuses to start", NULL);
 	done(e);
 }
 
