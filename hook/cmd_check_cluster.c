@@ -202,7 +202,7 @@ static void check_local(struct cc *x, unsigned vmid, const char *volid, bool cha
 	struct stat st;
 
 	if (storage_read(&cfg, &e) < 0 ||
-	    storage_snippet_path(cfg, volid, &rel, NULL, &e) < 0) {
+	    storage_snippet_file(cfg, volid, &rel, NULL, &e) < 0) {
 		findings_add(x->out, FINDING_ERROR, id, "fix the storage (pvesm status)",
 			     "VM %u: %shookscript %s on this node (%s): %s", vmid,
 			     chained ? "chained " : "", volid, host_node(), e);

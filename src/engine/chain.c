@@ -28,7 +28,8 @@ int chain_resolve(const char *volid, char **path, char **err)
 	r = storage_read(&cfg, err);
 	if (r < 0)
 		return r;
-	r = storage_snippet_path(cfg, volid, &rel, NULL, &e);
+	/* as Proxmox ran it: the storage's content list does not matter */
+	r = storage_snippet_file(cfg, volid, &rel, NULL, &e);
 	storage_free(cfg);
 	if (r < 0)
 		return errnof(err, r, "%s", e ? e : strerror(-r));

@@ -123,7 +123,6 @@ static bool regular_file(const char *path, bool *exec)
 static void gather_hookscript(struct doctor_vm *vm, struct storage_cfg **storage)
 {
 	_cleanup_free_ char *e = NULL, *id = NULL;
-	const struct pve_storage *s;
 	int r;
 
 	if (!vm->hookscript)
@@ -133,18 +132,15 @@ static void gather_hookscript(struct doctor_vm *vm, struct storage_cfg **storage
 		    e ? xstrdup(e) : xstrdup("cannot read /etc/pve/storage.cfg");
 		return;
 	}
-	r = storage_snippet_path(*storage, vm->hookscript, &vm->hook_path, &id, &e);
-	s = id ? storage_find(*storage, id) : NULL;
-	if (r == -EMEDIUMTYPE && s && s->path) {
-		/* PVE::GuestHelpers::check_hookscript: the volume's type comes
-		 * from its name (snippets/NAME), not the storage's content list */
-		vm->hook_nocontent = xstrdup(id);
-		vm->hook_path =
-		    xasprintf("%s/%s", s->path, strchr(vm->hookscript, ':') + 1);
-	} else if (r < 0) {
+	/* PVE::GuestHelpers::check_hookscript: the volume's type comes from
+	 * its name (snippets/NAME), not the storage's content list */
+	r = storage_snippet_file(*storage, vm->hookscript, &vm->hook_path, &id, &e);
+	if (r < 0) {
 		vm->hook_error = e ? xstrdup(e) : xstrdup(strerror(-r));
 		return;
 	}
+	if (!storage_has_content(storage_find(*storage, id), "snippets"))
+		vm->hook_nocontent = xstrdup(id);
 	vm->hook_exists = regular_file(vm->hook_path, &vm->hook_exec);
 }
 

@@ -69,5 +69,13 @@ bool storage_on_node(const struct pve_storage *s, const char *node);
  */
 int storage_snippet_path(const struct storage_cfg *cfg, const char *volid, char **path,
 			 char **storage, char **err);
+/*
+ * The file as Proxmox resolves a hookscript (PVE::Storage::path, then
+ * PVE::GuestHelpers::check_hookscript): the type comes from the volume name,
+ * the storage's content list is not consulted.  Errors as above but for the
+ * content type.
+ */
+int storage_snippet_file(const struct storage_cfg *cfg, const char *volid, char **path,
+			 char **storage, char **err);
 
 #endif

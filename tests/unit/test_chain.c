@@ -236,7 +236,8 @@ static void test_conf_write(void **state)
 
 static const char storage_cfg[] =
     "dir: local\n\tpath /var/lib/vz\n\tcontent snippets,iso\n"
-    "\ndir: isos\n\tpath /srv/iso\n\tcontent iso\n";
+    "\ndir: isos\n\tpath /srv/iso\n\tcontent iso\n"
+    "\nlvmthin: thin\n\tthinpool data\n\tvgname pve\n";
 
 static void expect_resolve(int want, const char *volid, ...)
 {
@@ -279,7 +280,10 @@ static void test_resolve_run(void **state)
 	free(path);
 	expect_resolve(-ENOENT, "local:snippets/none.sh", "/var/lib/vz/snippets/none.sh",
 		       "No such file", NULL);
-	expect_resolve(-EMEDIUMTYPE, "isos:snippets/x", "'snippets'", NULL);
+	/* as Proxmox resolves it: the storage's content list does not matter
+	 * (check_hookscript takes the type from the volume name) */
+	expect_resolve(-ENOENT, "isos:snippets/x", "/srv/iso/snippets/x", NULL);
+	expect_resolve(-EMEDIUMTYPE, "thin:snippets/x", "no file system path", NULL);
 	expect_resolve(-ENOENT, "nope:snippets/x", "not defined", NULL);
 	expect_resolve(-EINVAL, "local:iso/x", "STORAGE:snippets/NAME", NULL);
 	{
