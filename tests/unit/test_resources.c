@@ -318,6 +318,9 @@ static void test_short_refuses_and_puts_back(void **state)
 	    strstr(err, "node 1: the VM needs 256 free 2 MiB hugepages, got 120"));
 	assert_non_null(strstr(err, "node 1 has 2048 MiB of memory free"));
 	assert_non_null(strstr(err, "hugepagesz=2M hugepages=0:256,1:256"));
+	/* Proxmox reads no boot value from per-node counts and sets the pool
+	 * to 0 after each start: the remedy needs keephugepages too */
+	assert_non_null(strstr(err, "keephugepages: 1"));
 	/* rounds while they gained (50, 100, 120), then one that gained nothing */
 	assert_int_equal(k.compactions, 3);
 	assert_int_equal(k.writes, 1 + 4 + 2 /* node 0, node 1, rollback */);
@@ -396,6 +399,12 @@ static void test_remedy_text(void **state)
 	s = hp_remedy(&rp);
 	assert_string_equal(
 	    s, "hugepagesz=1G hugepages=0:2,1:2 hugepagesz=2M hugepages=0:512");
+	free(s);
+	/* a host of one node: the plain count, the form Proxmox reads back as
+	 * the boot value (hugepages_default_nr_hugepages) */
+	rp.n_pools = 1;
+	s = hp_remedy(&rp);
+	assert_string_equal(s, "hugepagesz=2M hugepages=512");
 	free(s);
 }
 
