@@ -364,12 +364,14 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 {
 	struct hp_data *d = s->data;
 	struct hugetlb_pool p;
-	long long orig = 0, spare, promised;
+	long long orig = 0, added = -1, spare, promised;
 	long target, got = 0;
 	int ret;
 
 	run_lock(r);
 	get_int(entry(r, d->subject), "orig", &orig);
+	/* missing after a crash in the middle of the write: up to orig */
+	get_int(entry(r, d->subject), "added", &added);
 	run_unlock(r);
 	/* keephugepages: the pages stay for the next start, as Proxmox keeps them */
 	if (d->keep && !r->rollback && !r->never_ran) {
@@ -393,6 +395,10 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 		spare = p.free - promised;
 		if (spare > p.nr - orig)
 			spare = p.nr - orig;
+		/* only what this start added: pages someone else added since
+		 * (another start that keeps its hugepages) stay */
+		if (added >= 0 && spare > added)
+			spare = added;
 		target = p.nr - (long)(spare > 0 ? spare : 0);
 	} else {
 		/* Proxmox set the system-wide pool back to its boot value */
@@ -422,7 +428,7 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 done:
 	if (p.nr > orig)
 		log_info(
-		    "node %u: %lld %s hugepages above the pool's size before the VM started are in use; the kernel frees them when their user lets go",
+		    "node %u: %lld %s hugepages above the pool's size before the VM started stay: they are in use (the kernel frees them when their user lets go) or were added by someone else since",
 		    d->node, p.nr - orig, size_name(d->kb));
 	if (r->dry_run)
 		return 0;

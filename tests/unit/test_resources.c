@@ -259,6 +259,22 @@ static void test_free_pages_only(void **state)
 	assert_int_equal(pool_nr(0), 0);
 }
 
+/* Someone else grew the pool while the VM ran (another VM's start with
+ * keephugepages, say): post-stop gives back only the pages this start added. */
+static void test_only_what_was_added(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	conf(TWO_SOCKETS);
+	assert_int_equal(prestart(&err), 0);
+	assert_int_equal(pool_nr(0), 256);
+	set_pool(0, 768, 0);
+	assert_int_equal(poststop(&err), 0);
+	assert_int_equal(pool_nr(0), 512);
+	assert_int_equal(pool_nr(1), 0);
+}
+
 static void test_proxmox_shrank(void **state)
 {
 	char *err = NULL;
@@ -609,6 +625,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan_pools, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raise_and_give_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_pages_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_only_what_was_added, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proxmox_shrank, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keephugepages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compacts_when_short, setup, teardown),
