@@ -50,6 +50,7 @@ struct hp_data {
 	unsigned long kb;
 	long long want; /* pages the VM needs free on this node */
 	bool keep;	/* keephugepages: post-stop leaves the pool */
+	bool per_node;	/* the remedy gives per-node counts */
 	bool drop_caches;
 	char *remedy;
 };
@@ -124,7 +125,18 @@ static char *remedy_for(const struct res_plan *rp, unsigned size_mib)
 {
 	char buf[512];
 	size_t len = 0;
+	bool one_node = true;
 
+	/* the pools hold every node of the host: on a host of one node the
+	 * plain count, which is also the only form Proxmox reads back as the
+	 * boot value (hugepages=N) */
+	for (size_t i = 0; i < rp->n_pools; i++)
+		one_node &= rp->pools[i].node == rp->pools[0].node;
+	for (size_t i = 0; one_node && i < rp->n_pools; i++)
+		if (rp->pools[i].size_mib == size_mib && rp->pools[i].pages > 0)
+			return xasprintf("hugepagesz=%s hugepages=%lld",
+					 size_mib == 1024 ? "1G" : "2M",
+					 rp->pools[i].pages);
 	for (size_t i = 0; i < rp->n_pools; i++) {
 		const struct hp_pool_plan *pp = &rp->pools[i];
 
@@ -171,6 +183,7 @@ size_t hp_prestart_steps(struct run *r, const struct res_plan *rp, struct steps 
 		d->keep = rp->hp_keep;
 		d->drop_caches = r->pol->hp_drop_caches;
 		d->remedy = remedy ? xstrdup(remedy) : NULL;
+		d->per_node = remedy && strchr(remedy, ':');
 		/* a resumed start keeps the entry, and with it the pool's origin */
 		e = jsection_entry(sec, d->subject, false);
 		if (!e)
@@ -286,10 +299,13 @@ static int hp_apply(struct run *r, struct step *s, char **err)
 					memfree / 1024);
 		return errnof(
 		    err, -ENOMEM,
-		    "node %u: the VM needs %lld free %s hugepages, got %lld (the pool grew to %ld of the %ld asked for%s): memory is too fragmented or in use; reserve the pages at boot instead: add '%s' to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub and update-grub, or /etc/kernel/cmdline and proxmox-boot-tool refresh) and reboot",
+		    "node %u: the VM needs %lld free %s hugepages, got %lld (the pool grew to %ld of the %ld asked for%s): memory is too fragmented or in use; reserve the pages at boot instead: add '%s' to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub and update-grub, or /etc/kernel/cmdline and proxmox-boot-tool refresh) and reboot%s",
 		    d->node, d->want, size_name(d->kb), have > 0 ? have : 0, got, target,
 		    mem ? mem : "",
-		    d->remedy ? d->remedy : "hugepagesz=... hugepages=...");
+		    d->remedy ? d->remedy : "hugepagesz=... hugepages=...",
+		    d->per_node && !d->keep
+			? "; Proxmox reads no boot value from per-node counts and sets the pool back to 0 after each start, so also set keephugepages: 1 (qm set VMID --keephugepages 1)"
+			: "");
 	}
 	log_info("node %u: %lld x %s hugepages ready (%.1f s)", d->node, d->want,
 		 size_name(d->kb), (double)(host_now_ms() - t0) / 1000);
@@ -348,12 +364,14 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 {
 	struct hp_data *d = s->data;
 	struct hugetlb_pool p;
-	long long orig = 0, spare, promised;
+	long long orig = 0, added = -1, spare, promised;
 	long target, got = 0;
 	int ret;
 
 	run_lock(r);
 	get_int(entry(r, d->subject), "orig", &orig);
+	/* missing after a crash in the middle of the write: up to orig */
+	get_int(entry(r, d->subject), "added", &added);
 	run_unlock(r);
 	/* keephugepages: the pages stay for the next start, as Proxmox keeps them */
 	if (d->keep && !r->rollback && !r->never_ran) {
@@ -377,6 +395,10 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 		spare = p.free - promised;
 		if (spare > p.nr - orig)
 			spare = p.nr - orig;
+		/* only what this start added: pages someone else added since
+		 * (another start that keeps its hugepages) stay */
+		if (added >= 0 && spare > added)
+			spare = added;
 		target = p.nr - (long)(spare > 0 ? spare : 0);
 	} else {
 		/* Proxmox set the system-wide pool back to its boot value */
@@ -406,7 +428,7 @@ static int hp_undo(struct run *r, struct step *s, char **err)
 done:
 	if (p.nr > orig)
 		log_info(
-		    "node %u: %lld %s hugepages above the pool's size before the VM started are in use; the kernel frees them when their user lets go",
+		    "node %u: %lld %s hugepages above the pool's size before the VM started stay: they are in use (the kernel frees them when their user lets go) or were added by someone else since",
 		    d->node, p.nr - orig, size_name(d->kb));
 	if (r->dry_run)
 		return 0;

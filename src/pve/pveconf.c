@@ -805,6 +805,12 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 	if (streq(k, "numa"))
 		return parse_bool_key(v, &vm->numa, e);
 	if (streq(k, "hugepages")) {
+		/* Proxmox reads the file without checking the enum, and "0" is
+		 * false in Perl: hugepages off */
+		free(vm->hugepages);
+		vm->hugepages = NULL;
+		if (streq(v, "0"))
+			return 0;
 		if (!streq(v, "any") && !streq(v, "2") && !streq(v, "1024"))
 			return errf(
 			    e, "'%s' is not a hugepage size (expected any, 2 or 1024)",

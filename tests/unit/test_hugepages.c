@@ -125,6 +125,10 @@ static void test_off(void **state)
 	need_none("memory: 4096\nnuma: 1\n");
 	/* a template never starts with its resources */
 	need_none("memory: 4096\nnuma: 1\nhugepages: 2\ntemplate: 1\n");
+	/* Proxmox keeps "0" (the schema's enum is not checked when the file is
+	 * read) and it is false in Perl: no hugepages, even without numa */
+	need_none("memory: 4096\nhugepages: 0\n");
+	need_none("memory: 4096\nnuma: 1\nhugepages: 2\nhugepages: 0\n");
 }
 
 static void test_needs_numa(void **state)

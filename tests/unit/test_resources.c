@@ -259,6 +259,22 @@ static void test_free_pages_only(void **state)
 	assert_int_equal(pool_nr(0), 0);
 }
 
+/* Someone else grew the pool while the VM ran (another VM's start with
+ * keephugepages, say): post-stop gives back only the pages this start added. */
+static void test_only_what_was_added(void **state)
+{
+	char *err = NULL;
+
+	(void)state;
+	conf(TWO_SOCKETS);
+	assert_int_equal(prestart(&err), 0);
+	assert_int_equal(pool_nr(0), 256);
+	set_pool(0, 768, 0);
+	assert_int_equal(poststop(&err), 0);
+	assert_int_equal(pool_nr(0), 512);
+	assert_int_equal(pool_nr(1), 0);
+}
+
 static void test_proxmox_shrank(void **state)
 {
 	char *err = NULL;
@@ -318,6 +334,9 @@ static void test_short_refuses_and_puts_back(void **state)
 	    strstr(err, "node 1: the VM needs 256 free 2 MiB hugepages, got 120"));
 	assert_non_null(strstr(err, "node 1 has 2048 MiB of memory free"));
 	assert_non_null(strstr(err, "hugepagesz=2M hugepages=0:256,1:256"));
+	/* Proxmox reads no boot value from per-node counts and sets the pool
+	 * to 0 after each start: the remedy needs keephugepages too */
+	assert_non_null(strstr(err, "keephugepages: 1"));
 	/* rounds while they gained (50, 100, 120), then one that gained nothing */
 	assert_int_equal(k.compactions, 3);
 	assert_int_equal(k.writes, 1 + 4 + 2 /* node 0, node 1, rollback */);
@@ -396,6 +415,12 @@ static void test_remedy_text(void **state)
 	s = hp_remedy(&rp);
 	assert_string_equal(
 	    s, "hugepagesz=1G hugepages=0:2,1:2 hugepagesz=2M hugepages=0:512");
+	free(s);
+	/* a host of one node: the plain count, the form Proxmox reads back as
+	 * the boot value (hugepages_default_nr_hugepages) */
+	rp.n_pools = 1;
+	s = hp_remedy(&rp);
+	assert_string_equal(s, "hugepagesz=2M hugepages=512");
 	free(s);
 }
 
@@ -600,6 +625,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plan_pools, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raise_and_give_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_pages_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_only_what_was_added, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_proxmox_shrank, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keephugepages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compacts_when_short, setup, teardown),
