@@ -221,7 +221,9 @@ static int do_dev(struct fx *fx, char **tok, int ntok)
 	struct fxdev *d;
 	char dir[PATH_MAX], p[PATH_MAX];
 
-	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || strlen(bdf) != 12)
+	/* a domain of 4 or more digits (Intel VMD's are 10000 and up) */
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4 || strlen(bdf) < 12 ||
+	    strlen(strchr(bdf, ':')) != 8)
 		return fail(fx, "bad BDF '%s' (want DDDD:BB:DD.F)", bdf);
 	for (int i = 2; i < ntok; i++) {
 		char *k = tok[i], *v = strchr(k, '=');

@@ -443,10 +443,16 @@ static int resolve_entries(struct observation *obs, struct vm *vm,
 				for (size_t j = 0; j < n; j++)
 					if (streq(nv[j].bdf, bdf))
 						first = nv[j].hostpci;
-				entry_problem(
-				    obs, "device-twice", i,
-				    "hostpci%u: device '%s' assigned more than once (also by hostpci%d): a device can be passed through only once; remove it from one of the entries",
-				    i, bdf, first);
+				if (first == (int)i)
+					entry_problem(
+					    obs, "device-twice", i,
+					    "hostpci%u: device '%s' assigned more than once (hostpci%u names it twice): a device can be passed through only once; name it once",
+					    i, bdf, i);
+				else
+					entry_problem(
+					    obs, "device-twice", i,
+					    "hostpci%u: device '%s' assigned more than once (also by hostpci%d): a device can be passed through only once; remove it from one of the entries",
+					    i, bdf, first);
 				continue;
 			}
 			strv_add(&used, bdf);

@@ -85,9 +85,12 @@ size_t hostpci_match(const char *id, const struct strv *present, struct strv *ou
 	_cleanup_free_ char *norm = hostpci_id_normalize(id);
 	size_t nl = strlen(norm), found = 0;
 
+	/* PCI.pm parse_hostpci pushes each id's matches (sorted, as present
+	 * is) after the earlier ones: a device named twice stays twice, and
+	 * choose_hostpci_devices refuses it ("assigned more than once") */
 	for (size_t i = 0; present && i < present->n; i++) {
 		if (strncmp(present->v[i], norm, nl) == 0) {
-			strv_add_sorted_unique(out, present->v[i]);
+			strv_add(out, present->v[i]);
 			found++;
 		}
 	}

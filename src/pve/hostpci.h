@@ -27,8 +27,8 @@ struct hostpci {
 	int vendor_id, device_id, sub_vendor_id,
 	    sub_device_id; /* -1 unset, else 0..0xffff */
 	bool driver_keep;  /* driver=keep (PVE >= 9.0.25): neither reset nor bound */
-	/* resolved full BDFs ("0000:01:00.0"), sorted: filled by hostpci_expand
-	 * or the mapping's chosen alternative (engine/observe.c) */
+	/* resolved full BDFs ("0000:01:00.0") in Proxmox's order: filled by
+	 * hostpci_expand or the mapping's chosen alternative (engine/observe.c) */
 	struct strv devs;
 };
 
@@ -52,8 +52,9 @@ void hostpci_free(struct hostpci *h);
 bool hostpci_id_valid(const char *id);
 /* "01:00.0" -> "0000:01:00.0"; ids with a domain are copied. */
 char *hostpci_id_normalize(const char *id);
-/* Append to out (sorted, no duplicates) every entry of present that id
- * (normalized) is a prefix of, as SysFSTools::lspci($filter) does.
+/* Append to out every entry of present (sorted) that id (normalized) is a
+ * prefix of, as SysFSTools::lspci($filter) returns them; a device already
+ * in out is appended again, as PCI.pm parse_hostpci concatenates.
  * Returns the number of matches. */
 size_t hostpci_match(const char *id, const struct strv *present, struct strv *out);
 /*
@@ -67,9 +68,10 @@ void hostpci_probe_present(const char *id, struct strv *present);
 /*
  * Expand h->host against the devices present (full BDF names as in
  * /sys/bus/pci/devices, any order) into h->devs: an id without domain gets
- * "0000:", each id is a prefix ("01:00" -> every 0000:01:00.*), results
- * sorted, duplicates removed.  An id matching nothing is an error
- * "hostpciN: no PCI device found for '<id>'" with a hint.  For an entry that
+ * "0000:", each id is a prefix ("01:00" -> every 0000:01:00.*), each id's
+ * results sorted and appended in the order of the ids, a device named twice
+ * kept twice (Proxmox refuses it: "assigned more than once").  An id matching nothing is
+ * an error "hostpciN: no PCI device found for '<id>'" with a hint.  For an entry that
  * uses a mapping, use mapping_alternatives() instead (-EINVAL here).
  */
 int hostpci_expand(struct hostpci *h, const struct strv *present, char **err);

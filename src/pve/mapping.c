@@ -499,15 +499,19 @@ static const char *case_hint(const char *a, const char *b)
 		   : "";
 }
 
-/* SysFSTools $pciregex, anchored: [a-f0-9]{4}:[a-f0-9]{2}:[a-f0-9]{2}\.[a-f0-9] */
+/* SysFSTools $pciregex, anchored: [a-f0-9]{4,}:[a-f0-9]{2}:[a-f0-9]{2}\.[a-f0-9]
+ * (a domain of 4 or more digits: Intel VMD's are 10000 and up) */
 static bool full_bdf(const char *s)
 {
-	static const char shape[] = "xxxx:xx:xx.x";
+	static const char shape[] = ":xx:xx.x";
+	size_t d = 0;
 
-	if (strlen(s) != sizeof(shape) - 1)
+	while (is_lhex(s[d]))
+		d++;
+	if (d < 4 || strlen(s + d) != sizeof(shape) - 1)
 		return false;
 	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'x' ? !is_lhex(s[i]) : s[i] != shape[i])
+		if (shape[i] == 'x' ? !is_lhex(s[d + i]) : s[d + i] != shape[i])
 			return false;
 	return true;
 }

@@ -724,10 +724,44 @@ static bool machine_type_valid(const char *t)
 	return machine_version(&p) && machine_suffix(p, true);
 }
 
+/* JSONSchema's number: [+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? */
+static bool schema_number(const char *s, double *out)
+{
+	const char *p = s;
+	char *end = NULL;
+	bool digits = false;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	while (is_digit(*p))
+		p++, digits = true;
+	if (*p == '.') {
+		p++;
+		while (is_digit(*p))
+			p++, digits = true;
+	}
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!is_digit(*p))
+			return false;
+		while (is_digit(*p))
+			p++;
+	}
+	if (*p)
+		return false;
+	*out = strtod(s, &end);
+	return true;
+}
+
 /*
- * machine: [type=]TYPE[,viommu=...,...].  Only the type matters here (q35 or
- * not: PVE::QemuServer::Machine::machine_type_is_q35); the other keys are
- * Proxmox's business.
+ * machine: [type=]TYPE[,viommu=...,...], checked against Machine.pm's
+ * $machine_fmt as parse_vm_config checks it (every key: type, viommu,
+ * aw-bits, enable-s3, enable-s4; no other).  q35 when the type contains
+ * "q35" (machine_type_is_q35).
  */
 static int parse_machine(const char *value, bool *q35, char **err)
 {
@@ -738,16 +772,38 @@ static int parse_machine(const char *value, bool *q35, char **err)
 	*q35 = false;
 	r = propstr_split(value, "type", &kv, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (!streq(kv[i].key, "type"))
-			continue;
-		if (!machine_type_valid(kv[i].value))
+		const char *k = kv[i].key, *v = kv[i].value;
+		bool b;
+		double d;
+
+		if (streq(k, "type")) {
+			if (!machine_type_valid(v))
+				r = errf(
+				    err,
+				    "type '%s' is not a QEMU machine type Proxmox knows (e.g. q35, pc, pc-q35-9.2+pve1, pc-i440fx-8.1)",
+				    v);
+			else
+				*q35 = strstr(v, "q35") != NULL;
+		} else if (streq(k, "viommu")) {
+			if (!streq(v, "intel") && !streq(v, "virtio"))
+				r = errf(err, "viommu '%s': expected intel or virtio", v);
+		} else if (streq(k, "aw-bits")) {
+			if (!schema_number(v, &d) || d < 32 || d > 64)
+				r = errf(err,
+					 "aw-bits '%s': expected a number from 32 to 64",
+					 v);
+		} else if (streq(k, "enable-s3") || streq(k, "enable-s4")) {
+			if (pve_parse_bool(v, &b) < 0)
+				r = errf(err, "%s '%s' is not a boolean", k, v);
+		} else {
 			r = errf(
 			    err,
-			    "type '%s' is not a QEMU machine type Proxmox knows (e.g. q35, pc, pc-q35-9.2+pve1, pc-i440fx-8.1)",
-			    kv[i].value);
-		else
-			*q35 = strstr(kv[i].value, "q35") != NULL;
+			    "unknown key '%s' (known: type, viommu, aw-bits, enable-s3, enable-s4)",
+			    k);
+		}
 	}
+	if (r < 0)
+		*q35 = false;
 	propkv_free(kv, n);
 	return r;
 }
@@ -845,10 +901,20 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 		return 0;
 	}
 	if (streq(k, "machine")) {
-		r = parse_machine(v, &vm->q35, e);
-		if (r == 0)
-			vm->machine = xstrdup(v);
-		return r;
+		_cleanup_free_ char *why = NULL;
+
+		/* a value that fails its format: parse_vm_config warns and drops
+		 * it, and the VM starts with the default machine (i440fx) */
+		if (parse_machine(v, &vm->q35, &why) < 0) {
+			strv_push(
+			    &vm->conf->warnings,
+			    xasprintf(
+				"%s:%u: machine: %s: Proxmox drops this value and starts the VM with the default machine (i440fx); fix it",
+				vm->conf->path, l->line, why ? why : "invalid"));
+			return 0;
+		}
+		vm->machine = xstrdup(v);
+		return 0;
 	}
 	if (streq(k, "vga")) {
 		vm->vga = xstrdup(v);

@@ -148,11 +148,12 @@ struct vm {
  * Build and validate the vm from a parsed config; takes ownership of conf
  * (also on error).  Only the values a start here depends on are validated
  * (hostpci0..15 through hostpci_parse, memory, sockets, numa, numa0..7,
- * hugepages, keephugepages, affinity, template, machine); a bad one is an
- * error naming "path:line: key: ...".  Keys vfiohook does not use are
- * Proxmox's business; hostpciN with N >= 16 and numaN with N >= 8, which
- * Proxmox ignores as unknown settings, get a warning in conf->warnings.
- * Host ids are not expanded here (hostpci_expand, mapping_alternatives).
+ * hugepages, keephugepages, affinity, template); a bad one is an error
+ * naming "path:line: key: ...".  A bad machine value is warned about and
+ * dropped, as parse_vm_config drops it (the VM starts as i440fx).  Keys vfiohook does not
+ * use are Proxmox's business; hostpciN with N >= 16 and numaN with N >= 8, which Proxmox
+ * ignores as unknown settings, get a warning in conf->warnings. Host ids are not expanded
+ * here (hostpci_expand, mapping_alternatives).
  */
 int vm_from_conf(struct vmconf *conf, struct vm **out, char **err);
 
