@@ -175,6 +175,10 @@ size_t run_steps(struct run *r, struct steps *st, enum run_op op, bool stop_on_f
 			p.lanes[p.n_lanes++] = st->v[i].lane;
 	}
 	n_threads = p.n_lanes;
+	/* a dry run only says what would be done: in the plan's order, which
+	 * lanes side by side would shuffle */
+	if (r->dry_run)
+		n_threads = 1;
 	if (n_threads > (size_t)r->max_workers)
 		n_threads = r->max_workers > 0 ? (size_t)r->max_workers : 1;
 	if (n_threads > RUN_MAX_WORKERS)
