@@ -60,6 +60,36 @@ static void log_warnings(const struct strv *w)
 		log_warn("%s", w->v[i]);
 }
 
+/*
+ * A value Proxmox drops (vm->dropped) refuses the start only where vfiohook
+ * needs it: the hugepage arithmetic when it reserves them, the CPU map when
+ * it pins, isolates or steers interrupts.  Elsewhere it stays a warning, and
+ * the VM starts as Proxmox starts it.
+ */
+static const char *needed_value_dropped(const struct vm *vm, const struct policy *pol,
+					const char **what)
+{
+	static const char *const mem_keys[] = {
+	    "memory", "sockets", "numa",  "keephugepages", "numa0", "numa1",
+	    "numa2",  "numa3",	 "numa4", "numa5",	   "numa6", "numa7"};
+	static const char *const cpu_keys[] = {"affinity", "vcpus", "sockets"};
+	const char *m;
+
+	if (vm->hugepages && !vm->is_template && pol->hugepages == POLICY_HUGEPAGES_AUTO)
+		for (size_t i = 0; i < ARRAY_SIZE(mem_keys); i++)
+			if ((m = vm_dropped(vm, mem_keys[i]))) {
+				*what = "the VM's hugepages";
+				return m;
+			}
+	if (pol->pin != POLICY_PIN_OFF || pol->isolate || pol->irq)
+		for (size_t i = 0; i < ARRAY_SIZE(cpu_keys); i++)
+			if ((m = vm_dropped(vm, cpu_keys[i]))) {
+				*what = "the VM's CPUs (pin, isolate, irq)";
+				return m;
+			}
+	return NULL;
+}
+
 /* With pc->vm (and pc->maps) in place: policy, inventory, observation, plan. */
 static int finish(struct plan_ctx *pc, char **err)
 {
@@ -75,6 +105,19 @@ static int finish(struct plan_ctx *pc, char **err)
 		else
 			pc->failed_at = xstrdup(POLICY_CONF_PATH);
 		return errf(err, "%s", strerror(-r)), PLAN_CTX_BAD_INPUT;
+	}
+	{
+		const char *what = NULL,
+			   *m = needed_value_dropped(pc->vm, &pc->pol, &what);
+
+		if (m) {
+			pc->failed_at = xstrdup(pc->vm->conf->path);
+			return errf(
+				   err,
+				   "%s: vfiohook needs this value to prepare %s, and Proxmox would drop it; fix the line",
+				   m, what),
+			       PLAN_CTX_BAD_INPUT;
+		}
 	}
 	r = inventory_open(&pc->inv, err);
 	if (r < 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/types.h>
 
@@ -542,6 +543,14 @@ void vmconf_apply_pending(struct vmconf *c)
 
 /* ---- the vm ---- */
 
+static void numa_node_clear(struct vm_numa *nn)
+{
+	free(nn->cpus);
+	free(nn->hostnodes);
+	free(nn->policy);
+	memset(nn, 0, sizeof(*nn));
+}
+
 void vm_free(struct vm *vm)
 {
 	if (!vm)
@@ -549,9 +558,7 @@ void vm_free(struct vm *vm)
 	for (size_t i = 0; i < ARRAY_SIZE(vm->hostpci); i++)
 		hostpci_free(vm->hostpci[i]);
 	for (size_t i = 0; i < VM_MAX_NUMA; i++) {
-		free(vm->numa_nodes[i].cpus);
-		free(vm->numa_nodes[i].hostnodes);
-		free(vm->numa_nodes[i].policy);
+		numa_node_clear(&vm->numa_nodes[i]);
 	}
 	free(vm->hugepages);
 	free(vm->affinity);
@@ -560,6 +567,8 @@ void vm_free(struct vm *vm)
 	free(vm->machine);
 	free(vm->vga);
 	free(vm->vmstate);
+	strv_clear(&vm->dropped);
+	strv_clear(&vm->dropped_keys);
 	vmconf_free(vm->conf);
 	free(vm);
 }
@@ -848,7 +857,18 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 					    vm->conf->path, l->line, k, VM_MAX_NUMA - 1));
 			return 0;
 		}
-		return parse_numa_node(v, &vm->numa_nodes[idx], e);
+		{
+			struct vm_numa nn = {0};
+
+			r = parse_numa_node(v, &nn, e);
+			if (r < 0) {
+				numa_node_clear(&nn);
+				return r;
+			}
+			numa_node_clear(&vm->numa_nodes[idx]);
+			vm->numa_nodes[idx] = nn;
+			return 0;
+		}
 	}
 	if (indexed_key(k, "net") >= 0) {
 		vm->n_nets++;
@@ -894,8 +914,14 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 		vm->hotplug = xstrdup(v);
 		return 0;
 	}
-	if (streq(k, "memory"))
-		return parse_memory(v, &vm->memory_mib, e);
+	if (streq(k, "memory")) {
+		unsigned long long mib = 0;
+
+		r = parse_memory(v, &mib, e);
+		if (r == 0)
+			vm->memory_mib = mib;
+		return r;
+	}
 	if (streq(k, "lock")) {
 		vm->lock = xstrdup(v);
 		return 0;
@@ -927,6 +953,26 @@ static int vm_apply_line(struct vm *vm, const struct pveconf_line *l, char **e)
 	return 0; /* keys vfiohook does not act on are Proxmox's business */
 }
 
+/*
+ * Keys whose bad value blocks the start wherever it is: hostpciN (the start
+ * here is about them) and hugepages (an enum Proxmox does not check when
+ * it reads the file, and then refuses the start over).  A bad value of any
+ * other key is dropped, as Proxmox drops it (vm->dropped), and blocks only
+ * where vfiohook needs it (vm_dropped()).
+ */
+static bool value_blocks(const char *key)
+{
+	return indexed_key(key, "hostpci") >= 0 || streq(key, "hugepages");
+}
+
+const char *vm_dropped(const struct vm *vm, const char *key)
+{
+	for (size_t i = 0; i < vm->dropped_keys.n; i++)
+		if (streq(vm->dropped_keys.v[i], key))
+			return vm->dropped.v[i];
+	return NULL;
+}
+
 int vm_from_conf(struct vmconf *conf, struct vm **out, char **err)
 {
 	struct vm *vm;
@@ -944,11 +990,25 @@ int vm_from_conf(struct vmconf *conf, struct vm **out, char **err)
 		_cleanup_free_ char *e = NULL;
 		int r = vm_apply_line(vm, l, &e);
 
-		if (r < 0) {
+		if (r < 0 && value_blocks(l->key)) {
 			errf(err, "%s:%u: %s: %s", conf->path, l->line, l->key,
 			     e ? e : strerror(-r));
 			vm_free(vm);
 			return r;
+		}
+		if (r < 0) {
+			/* parse_vm_config warns and drops a value that fails its
+			 * type; the value before it (or the default) stays */
+			char *msg = xasprintf("%s:%u: %s: %s", conf->path, l->line,
+					      l->key, e ? e : strerror(-r));
+
+			strv_push(
+			    &conf->warnings,
+			    xasprintf(
+				"%s: Proxmox drops this value and starts the VM without it; fix it",
+				msg));
+			strv_push(&vm->dropped, msg);
+			strv_add(&vm->dropped_keys, l->key);
 		}
 	}
 	*out = vm;

@@ -137,7 +137,10 @@ struct vm {
 	unsigned sockets, cores; /* defaults 1, 1 */
 	unsigned vcpus;		 /* vcpus: online vCPUs at start; 0 = sockets * cores */
 	unsigned n_nets;	 /* netN keys: Proxmox's start timeout grows with them */
-	bool is_template;	 /* template: 1 */
+	/* "path:line: key: why" of each value that failed its type and was
+	 * dropped as Proxmox drops it, and its key (same order) */
+	struct strv dropped, dropped_keys;
+	bool is_template; /* template: 1 */
 	bool keephugepages;
 	bool numa;
 	bool q35;
@@ -146,16 +149,22 @@ struct vm {
 
 /*
  * Build and validate the vm from a parsed config; takes ownership of conf
- * (also on error).  Only the values a start here depends on are validated
- * (hostpci0..15 through hostpci_parse, memory, sockets, numa, numa0..7,
- * hugepages, keephugepages, affinity, template); a bad one is an error
- * naming "path:line: key: ...".  A bad machine value is warned about and
- * dropped, as parse_vm_config drops it (the VM starts as i440fx).  Keys vfiohook does not
- * use are Proxmox's business; hostpciN with N >= 16 and numaN with N >= 8, which Proxmox
- * ignores as unknown settings, get a warning in conf->warnings. Host ids are not expanded
- * here (hostpci_expand, mapping_alternatives).
+ * (also on error).  Read as parse_vm_config reads it: a value that fails
+ * its type is warned about (conf->warnings) and dropped, the value before it
+ * (or the default) staying; the dropped ones are listed in vm->dropped, and
+ * the engine refuses a start only where it needs one of them (hugepages,
+ * pinning).  Two kinds of bad value are errors naming "path:line: key: ...":
+ * hostpci0..15 (through hostpci_parse) and hugepages (an enum Proxmox does
+ * not check when it reads the file, then refuses the start over).  A bad
+ * machine value leaves the VM i440fx.  hostpciN with N >= 16 and numaN with
+ * N >= 8, which Proxmox ignores as unknown settings, get a warning.  Host
+ * ids are not expanded here (hostpci_expand, mapping_alternatives).
  */
 int vm_from_conf(struct vmconf *conf, struct vm **out, char **err);
+
+/* The message of key's value that failed its type and was dropped (the
+ * last such line), or NULL.  Keys: "memory", "numa0", "affinity", ... */
+const char *vm_dropped(const struct vm *vm, const char *key);
 
 /* How to load a VM: which config, and whether [PENDING] is applied. */
 struct vm_load_opts {

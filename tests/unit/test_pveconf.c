@@ -72,6 +72,25 @@ static void vm_fails(const char *text, ...)
 	va_end(ap);
 }
 
+/* text's value of key fails its type: dropped as Proxmox drops it, with a
+ * warning and vm_dropped() naming it, and the VM still made */
+static struct vm *vm_drops(const char *text, const char *key, ...)
+{
+	struct vm *vm = vm_ok(text);
+	const char *m = vm_dropped(vm, key);
+	va_list ap;
+
+	if (!m)
+		fail_msg("'%s' of '%s' is not dropped", key, text);
+	va_start(ap, key);
+	assert_err_has(xstrdup(m), ap);
+	va_end(ap);
+	assert_true(vm->conf->warnings.n >= 1);
+	assert_non_null(strstr(vm->conf->warnings.v[vm->conf->warnings.n - 1],
+			       "Proxmox drops this value"));
+	return vm;
+}
+
 static void test_lines_and_sections(void **state)
 {
 	struct vmconf *c;
@@ -477,7 +496,11 @@ static void test_vm_defaults_and_values(void **state)
 
 static void test_vm_errors(void **state)
 {
+	struct vm *vm;
+
 	(void)state;
+	/* what blocks wherever it is: hostpciN, and hugepages (an enum Proxmox
+	 * keeps unchecked and then refuses the start over) */
 	vm_fails("cores: 1\nhostpci0: 01:00.0,pcie=maybe\n", CONF ":2: hostpci0:", "pcie",
 		 "maybe", "boolean", NULL);
 	vm_fails("hostpci3: host=01:00.0,mapping=gpu\n", CONF ":1: hostpci3:", "both",
@@ -485,28 +508,45 @@ static void test_vm_errors(void **state)
 	vm_fails("hugepages: 4\n", CONF ":1: hugepages:", "any, 2 or 1024", NULL);
 	vm_fails("hugepages: 1G\n", "hugepages", NULL);
 	vm_fails("hugepages: ANY\n", "hugepages", NULL);
-	vm_fails("template: perhaps\n", "template", "boolean", NULL);
-	vm_fails("keephugepages: 2\n", "keephugepages", NULL);
-	vm_fails("numa: x\n", "numa", NULL);
-	vm_fails("sockets: 0\n", "sockets", NULL);
-	vm_fails("memory: 8\n", "memory", "16", NULL);
-	vm_fails("memory: 1G\n", "memory", NULL);
-	vm_fails("memory: max=4096\n", "memory", "unknown key", NULL);
+	/* the rest: dropped, the default (or the earlier line) staying */
+	vm = vm_drops("template: perhaps\n", "template", "boolean", NULL);
+	assert_false(vm->is_template);
+	vm_free(vm);
+	vm_free(vm_drops("keephugepages: 2\n", "keephugepages", NULL));
+	vm_free(vm_drops("numa: x\n", "numa", NULL));
+	vm = vm_drops("sockets: 0\n", "sockets", NULL);
+	assert_int_equal(vm->sockets, 1);
+	vm_free(vm);
+	vm = vm_drops("memory: 8\n", "memory", CONF ":1: memory:", "16", NULL);
+	assert_int_equal(vm->memory_mib, VM_DEFAULT_MEMORY_MIB);
+	vm_free(vm);
+	vm_free(vm_drops("memory: 1G\n", "memory", NULL));
+	vm_free(vm_drops("memory: max=4096\n", "memory", "unknown key", NULL));
 	/* affinity as PVE::CpuSet parses it */
-	vm_fails("affinity: 5-3\n", CONF ":1: affinity:", "5-3", NULL);
-	vm_fails("affinity: 0-3,,5\n", "affinity", NULL);
-	vm_fails("affinity: a-b\n", "affinity", NULL);
-	vm_fails("affinity: 0;1\n", "affinity", NULL);
-	vm_fails("affinity: -1\n", "affinity", NULL);
-	vm_fails("affinity: 8192\n", "affinity", "out of range", NULL);
-	/* numaN */
-	vm_fails("numa0: memory=1024\n", CONF ":1: numa0:", "cpus", NULL);
-	vm_fails("numa0: cpus=0-3,policy=strict\n", "numa0", "policy", NULL);
-	vm_fails("numa1: cpus=0-3,hostnodes=0,1\n", "numa1", NULL); /* ',' splits keys */
-	vm_fails("numa0: cpus=0-3,mem=1\n", "numa0", "unknown key 'mem'", NULL);
-	vm_fails("numa0: cpus=0-3,memory=lots\n", "numa0", "memory", NULL);
-	vm_fails("numa0: 0-3\n", "numa0", "without a key", NULL);
-	vm_fails("numa0: cpus=0-3;\n", "numa0", "cpus", NULL);
+	vm = vm_drops("affinity: 5-3\n", "affinity", CONF ":1: affinity:", "5-3", NULL);
+	assert_null(vm->affinity);
+	vm_free(vm);
+	vm_free(vm_drops("affinity: 0-3,,5\n", "affinity", NULL));
+	vm_free(vm_drops("affinity: a-b\n", "affinity", NULL));
+	vm_free(vm_drops("affinity: 0;1\n", "affinity", NULL));
+	vm_free(vm_drops("affinity: -1\n", "affinity", NULL));
+	vm_free(vm_drops("affinity: 8192\n", "affinity", "out of range", NULL));
+	/* numaN: a bad line leaves the node unset, not half made */
+	vm = vm_drops("numa0: cpus=0-1,memory=lots\n", "numa0",
+		      CONF ":1: numa0:", "memory", NULL);
+	assert_false(vm->numa_nodes[0].set);
+	assert_null(vm->numa_nodes[0].cpus);
+	vm_free(vm);
+	vm_free(vm_drops("numa0: cpus=0-3,policy=strict\n", "numa0", "policy", NULL));
+	vm_free(vm_drops("numa1: cpus=0-3,hostnodes=0,1\n", "numa1",
+			 NULL)); /* ',' splits keys */
+	vm_free(vm_drops("numa0: cpus=0-3,mem=1\n", "numa0", "unknown key 'mem'", NULL));
+	vm_free(vm_drops("numa0: cpus=0-3,memory=lots\n", "numa0", "memory", NULL));
+	vm_free(vm_drops("numa0: 0-3\n", "numa0", "without a key", NULL));
+	vm = vm_drops("numa0: cpus=0-3;\n", "numa0", "cpus", NULL);
+	assert_false(vm->numa_nodes[0].set);
+	assert_null(vm_dropped(vm, "numa1"));
+	vm_free(vm);
 }
 
 static void test_machine_and_more(void **state)
