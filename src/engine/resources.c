@@ -243,6 +243,10 @@ static void plan_cpus(const struct vm *vm, const struct policy *pol,
 	rp->pin = pol->pin;
 	rp->isolate = pol->isolate;
 	rp->irq = pol->irq;
+	/* every use of the CPU plan is under pin, isolate or irq: the common
+	 * start reads no CPU topology */
+	if (pol->pin == POLICY_PIN_OFF && !pol->isolate && !pol->irq)
+		return;
 	read_topo(&topo);
 	device_locality(dev_bdfs, &topo, &rq.local, &rp->dev_nodes);
 	if (vm->affinity && pve_cpuset(vm->affinity, &rq.affinity, NULL) == 0)
