@@ -2,11 +2,7 @@
 #include "engine/irqwatch.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/host.h"
 #include "base/log.h"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "engine/lifecycle.h"
+#include "engine/observe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -90,7 +91,8 @@ int lifecycle_prestart(const struct plan_ctx *pc, struct journal *j,
 	res->n_moved = pci_prestart_steps(&r, pc->plan, &st);
 	res->n_vfio = st.n;
 	hp_prestart_steps(&r, &pc->res, &hst);
-	for (size_t i = 0; i < pc->res.n_pools; i++)
+	/* pools that hold the VM's pages because this start reserved them */
+	for (size_t i = 0; pc->res.hp_reserve && i < pc->res.n_pools; i++)
 		res->n_pools += pc->res.pools[i].pages > 0;
 	if (st.n == 0 && hst.n == 0)
 		goto out;
@@ -169,17 +171,6 @@ static int wait_vcpus(pid_t pid, unsigned vcpus, struct task **tasks, size_t *n,
 	return 0;
 }
 
-static pid_t qemu_pid(unsigned vmid)
-{
-	_cleanup_free_ char *a = xasprintf("/var/run/qemu-server/%u.pid", vmid);
-	_cleanup_free_ char *b = xasprintf("/run/qemu-server/%u.pid", vmid);
-	pid_t pid = 0;
-
-	if (pidfile_alive(a, &pid) == 0 || pidfile_alive(b, &pid) == 0)
-		return pid;
-	return 0;
-}
-
 int lifecycle_poststart(unsigned vmid, struct poststart_result *res, char **err)
 {
 	_cleanup_(journal_freep) struct journal *j = NULL;
@@ -219,13 +210,13 @@ int lifecycle_poststart(unsigned vmid, struct poststart_result *res, char **err)
 	for (size_t i = 0; i < j->n_devs; i++)
 		if (j->devs[i].hostpci && jdev_holds(&j->devs[i]))
 			strv_add(&bdfs, j->devs[i].bdf);
-	resources_plan(vm, &pol, &bdfs, &rp);
+	resources_plan_cpus(vm, &pol, &bdfs, &rp);
 	if (rp.cpu_problem) {
 		ret = errnof(err, -EINVAL, "%s", rp.cpu_problem);
 		goto out;
 	}
 	res->cpus = cpuset_format(&rp.vm_cpus);
-	pid = qemu_pid(vmid);
+	pid = (pid_t)observe_vm_pid(vmid);
 	if (!pid) {
 		ret = errnof(
 		    err, -ESRCH,

@@ -291,6 +291,13 @@ static void plan_cpus(const struct vm *vm, const struct policy *pol,
 	cpu_topo_clear(&topo);
 }
 
+void resources_plan_cpus(const struct vm *vm, const struct policy *pol,
+			 const struct strv *dev_bdfs, struct res_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	plan_cpus(vm, pol, dev_bdfs, out);
+}
+
 void resources_plan(const struct vm *vm, const struct policy *pol,
 		    const struct strv *dev_bdfs, struct res_plan *out)
 {

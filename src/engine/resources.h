@@ -61,6 +61,9 @@ struct res_plan {
  */
 void resources_plan(const struct vm *vm, const struct policy *pol,
 		    const struct strv *dev_bdfs, struct res_plan *out);
+/* Only the CPU part (post-start: pinning, isolation, interrupts). */
+void resources_plan_cpus(const struct vm *vm, const struct policy *pol,
+			 const struct strv *dev_bdfs, struct res_plan *out);
 void res_plan_clear(struct res_plan *rp);
 
 /* The vCPU threads QEMU starts: `vcpus`, else sockets * cores. */

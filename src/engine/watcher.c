@@ -2,12 +2,8 @@
 #include "engine/watcher.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/host.h"
 #include "base/log.h"

@@ -155,18 +155,3 @@ int task_pin(pid_t tid, const struct cpuset *set, bool *skipped, char **err)
 	CPU_FREE(mask);
 	return r;
 }
-
-int pidfile_alive(const char *abs_path, pid_t *pid)
-{
-	long v;
-	int r = host_read_long(&v, "%s", abs_path);
-
-	if (r < 0)
-		return r == -ENOENT ? -ENOENT : -EINVAL;
-	if (v <= 0 || v > (1L << 30))
-		return -EINVAL;
-	if (!host_exists("/proc/%ld", v))
-		return -ESRCH;
-	*pid = (pid_t)v;
-	return 0;
-}

@@ -46,8 +46,4 @@ int task_affinity(pid_t pid, pid_t tid, struct cpuset *out);
  */
 int task_pin(pid_t tid, const struct cpuset *set, bool *skipped, char **err);
 
-/* The pid in a pid file ("/var/run/qemu-server/100.pid") if that process
- * is alive, else -ENOENT (no file), -ESRCH (dead) or -EINVAL (garbage). */
-int pidfile_alive(const char *abs_path, pid_t *pid);
-
 #endif
