@@ -82,10 +82,10 @@ bool kmod_available(const char *name)
 {
 	struct kmod_ctx *ctx;
 	struct kmod_list *list;
-	bool found;
+	bool found, loaded = kmod_loaded(name);
 
-	if (!host_is_real() || kmod_loaded(name))
-		return kmod_loaded(name);
+	if (loaded || !host_is_real())
+		return loaded;
 	if (lookup(name, &ctx, &list, NULL) < 0)
 		return false;
 	found = list != NULL;

@@ -11,6 +11,7 @@
 #include "base/host.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "pci/bind.h"
 #include "pci/kmod.h"
 #include "pci/vendorreset.h"
 
@@ -222,7 +223,7 @@ static void read_bridge(const char *bdf, const struct strv *ours, struct reset_f
 
 int reset_facts_read(const char *bdf, const struct strv *ours, struct reset_facts *f)
 {
-	_cleanup_free_ char *ovr = NULL, *ps = NULL;
+	_cleanup_free_ char *ps = NULL;
 	long v;
 
 	memset(f, 0, sizeof(*f));
@@ -242,12 +243,8 @@ int reset_facts_read(const char *bdf, const struct strv *ours, struct reset_fact
 	f->is_bridge = host_exists(DEV "/pci_bus", bdf);
 	f->has_reset = host_exists(DEV "/reset", bdf);
 	f->has_reset_method = host_read(&f->methods, DEV "/reset_method", bdf) == 0;
-	host_readlink_base(&f->driver, DEV "/driver", bdf);
-	if (host_read(&ovr, DEV "/driver_override", bdf) == 0 && *ovr &&
-	    !streq(ovr, "(null)")) {
-		f->override = ovr;
-		ovr = NULL;
-	}
+	f->driver = bind_current_driver(bdf);
+	f->override = bind_current_override(bdf);
 	if (host_read(&ps, DEV "/power_state", bdf) == 0)
 		snprintf(f->power, sizeof(f->power), "%s", ps);
 	f->kernel_5_15 = kernel_at_least_5_15(f->has_reset_method);

@@ -144,26 +144,3 @@ int hugetlb_drop_caches(char **err)
 			      strerror(-r));
 	return 0;
 }
-
-long hugetlb_boot_pages(unsigned long kb)
-{
-	_cleanup_free_ char *cmdline = NULL;
-	unsigned long size = 2048; /* the default size, as Proxmox assumes */
-	char *save = NULL;
-
-	if (host_read(&cmdline, "/proc/cmdline") < 0)
-		return 0;
-	for (char *t = strtok_r(cmdline, " \t\n", &save); t;
-	     t = strtok_r(NULL, " \t\n", &save)) {
-		unsigned long long n;
-
-		if (streq(t, "hugepagesz=2M"))
-			size = 2048;
-		else if (streq(t, "hugepagesz=1G"))
-			size = 1048576;
-		else if (startswith(t, "hugepages=") && size == kb &&
-			 parse_uint(t + 10, 1ULL << 40, &n) == 0)
-			return (long)n;
-	}
-	return 0;
-}

@@ -50,9 +50,4 @@ int hugetlb_compact(unsigned node, char **err);
  * (/proc/sys/vm/drop_caches = 3).  sync(2) only on the real host. */
 int hugetlb_drop_caches(char **err);
 
-/* The pages of kb the kernel command line asks for at boot, as Proxmox
- * reads it (hugepages_default_nr_hugepages: `hugepagesz=2M|1G` then
- * `hugepages=N`; sizes default to 2M); 0 when none. */
-long hugetlb_boot_pages(unsigned long kb);
-
 #endif
