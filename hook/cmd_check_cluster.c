@@ -365,13 +365,6 @@ static void check_vm(struct cc *x, const struct api_vm *vm, const struct vmconf 
 	strv_clear(&ha_nodes);
 }
 
-static bool hookscript_is_vfiohook(const char *volid)
-{
-	const char *s = volid ? strstr(volid, ":snippets/") : NULL;
-
-	return s && streq(s + 10, "vfiohook");
-}
-
 int check_cluster(struct cli *c, struct findings *out)
 {
 	struct cc x = {.out = out};
@@ -429,7 +422,7 @@ int check_cluster(struct cli *c, struct findings *out)
 			continue;
 		}
 		hs = vmconf_get(conf, "hookscript");
-		if (hs && hookscript_is_vfiohook(hs->value)) {
+		if (hs && storage_volid_is_vfiohook(hs->value)) {
 			used++;
 			check_vm(&x, vm, conf, hs->value);
 		}

@@ -35,15 +35,7 @@
 
 extern char **environ;
 
-#define SNIPPET_NAME "vfiohook"
-
-/* "local:snippets/vfiohook" (on any storage) is vfiohook's own volume */
-static bool is_ours(const char *volid)
-{
-	const char *s = volid ? strstr(volid, ":snippets/") : NULL;
-
-	return s && streq(s + 10, SNIPPET_NAME);
-}
+#define SNIPPET_NAME STORAGE_SNIPPET_NAME
 
 /* Run `qm ARGS...` (the qm on PATH); its output goes to ours.  Exit status. */
 static int run_qm(char *const argv[])
@@ -295,7 +287,7 @@ int cmd_enable(struct cli *c)
 	hs = vmconf_get(conf, "hookscript");
 	cur = hs ? hs->value : NULL;
 
-	if (cur && !is_ours(cur)) {
+	if (cur && !storage_volid_is_vfiohook(cur)) {
 		if (!c->chain) {
 			log_err(
 			    "VM %u already has the hookscript '%s'; a VM has only one, and vfiohook never replaces it silently. To keep it, let vfiohook run it after its own work in every phase: 'vfiohook enable %u --chain'",
@@ -334,7 +326,7 @@ int cmd_enable(struct cli *c)
 		r = EXIT_OK;
 		goto out;
 	}
-	if (cur && is_ours(cur))
+	if (cur && storage_volid_is_vfiohook(cur))
 		log_info("VM %u: moving its hookscript from %s to %s", vmid, cur, target);
 	if (c->dry_run) {
 		log_info("would run: qm set %u --hookscript %s", vmid, target);
@@ -378,7 +370,7 @@ int cmd_disable(struct cli *c)
 		goto out;
 	}
 	hs = vmconf_get(conf, "hookscript");
-	if (!hs || !is_ours(hs->value)) {
+	if (!hs || !storage_volid_is_vfiohook(hs->value)) {
 		log_info(
 		    "VM %u does not use vfiohook as its hookscript (%s%s): nothing to do",
 		    vmid, hs ? "it has " : "it has none", hs ? hs->value : "");

@@ -340,3 +340,10 @@ int storage_snippet_file(const struct storage_cfg *cfg, const char *volid, char 
 	*path = xasprintf("%s/snippets/%s", s->path, name);
 	return 0;
 }
+
+bool storage_volid_is_vfiohook(const char *volid)
+{
+	const char *s = volid ? strstr(volid, ":snippets/") : NULL;
+
+	return s && streq(s + strlen(":snippets/"), STORAGE_SNIPPET_NAME);
+}

@@ -78,4 +78,9 @@ int storage_snippet_path(const struct storage_cfg *cfg, const char *volid, char 
 int storage_snippet_file(const struct storage_cfg *cfg, const char *volid, char **path,
 			 char **storage, char **err);
 
+/* "STORAGE:snippets/vfiohook", on any storage: vfiohook's own hookscript
+ * volume (what `vfiohook enable` registers). */
+#define STORAGE_SNIPPET_NAME "vfiohook"
+bool storage_volid_is_vfiohook(const char *volid);
+
 #endif
