@@ -245,7 +245,8 @@ int pci_undo_steps(struct run *r, enum give_back_mode mode, struct steps *out, c
 
 	(void)err;
 	r->kind_ctx[PCI_CTX] = ctx;
-	if (usage_open(&u) < 0)
+	/* who holds a device is asked only at post-stop */
+	if (mode == GB_POST_STOP && usage_open(&u) < 0)
 		u = NULL;
 	if (inventory_open(&inv, NULL) < 0)
 		inv = NULL;
