@@ -101,23 +101,6 @@ void cpuset_andnot(struct cpuset *dst, const struct cpuset *a, const struct cpus
 
 /* ---- the list format ---------------------------------------------------- */
 
-/* "N" or "N-M", digits only, in p[0..len); -EINVAL otherwise. */
-static int parse_part(const char *p, size_t len, unsigned long long *from,
-		      unsigned long long *to)
-{
-	_cleanup_free_ char *a = xstrndup(p, len);
-	char *dash = strchr(a, '-');
-
-	if (dash)
-		*dash = '\0';
-	if (parse_uint(a, ~0ULL, from) < 0)
-		return -EINVAL;
-	*to = *from;
-	if (dash && parse_uint(dash + 1, ~0ULL, to) < 0)
-		return -EINVAL;
-	return 0;
-}
-
 int cpuset_parse(const char *s, unsigned flags, struct cpuset *out, char **err)
 {
 	bool lenient = flags & CPUSET_LENIENT;
@@ -149,7 +132,7 @@ int cpuset_parse(const char *s, unsigned flags, struct cpuset *out, char **err)
 			while (e > a && str_is_space(e[-1]))
 				e--;
 		}
-		if (a == e || parse_part(a, (size_t)(e - a), &from, &to) < 0)
+		if (a == e || parse_uint_range(a, (size_t)(e - a), ~0ULL, &from, &to) < 0)
 			return errf(
 			    err,
 			    "invalid cpu range '%.*s' (expected a list like 0-5,8-13)",

@@ -144,3 +144,22 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 	*out = v;
 	return 0;
 }
+
+int parse_uint_range(const char *s, size_t len, unsigned long long max,
+		     unsigned long long *from, unsigned long long *to)
+{
+	char *a = xstrndup(s, len);
+	char *dash = strchr(a, '-');
+	int r = 0;
+
+	if (dash)
+		*dash = '\0';
+	if (parse_uint(a, max, from) < 0)
+		r = -EINVAL;
+	else
+		*to = *from;
+	if (r == 0 && dash && parse_uint(dash + 1, max, to) < 0)
+		r = -EINVAL;
+	free(a);
+	return r;
+}

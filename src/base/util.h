@@ -102,4 +102,10 @@ static inline int hex_digit(char c)
 /* Parse a decimal number that must fill the whole string. */
 int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
 
+/* Parse "N" or "N-M" (decimal digits only, each at most max) in s[0..len):
+ * *from, and *to (= *from without "-M"); -EINVAL on a bad form.  from <= to
+ * is the caller's rule. */
+int parse_uint_range(const char *s, size_t len, unsigned long long max,
+		     unsigned long long *from, unsigned long long *to);
+
 #endif

@@ -161,15 +161,9 @@ static int check_hostnodes(const struct vm_numa *nn, unsigned i, const struct hp
 
 	for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
 		unsigned long long from, to;
-		char *dash = strchr(t, '-');
 
-		if (dash)
-			*dash = '\0';
-		if (parse_uint(t, ~0U, &from) < 0 ||
-		    (dash && parse_uint(dash + 1, ~0U, &to) < 0))
+		if (parse_uint_range(t, strlen(t), ~0U, &from, &to) < 0)
 			return errf(err, "numa%u: bad hostnodes '%s'", i, nn->hostnodes);
-		if (!dash)
-			to = from;
 		for (unsigned long long n = from; n <= to; n++)
 			if (!h->node_exists((unsigned)n, h->ctx))
 				return errf(

@@ -136,23 +136,6 @@ int pve_parse_bool(const char *s, bool *out)
 
 /* ---- cpu sets and number lists ---- */
 
-/* Parse "N" or "N-M" (digits only) in s[0..len); -EINVAL on bad form. */
-static int parse_range(const char *s, size_t len, unsigned long long max,
-		       unsigned long long *from, unsigned long long *to)
-{
-	_cleanup_free_ char *a = xstrndup(s, len);
-	char *dash = strchr(a, '-');
-
-	if (dash)
-		*dash = '\0';
-	if (parse_uint(a, max, from) < 0)
-		return -EINVAL;
-	*to = *from;
-	if (dash && parse_uint(dash + 1, max, to) < 0)
-		return -EINVAL;
-	return 0;
-}
-
 int pve_parse_cpuset(const char *s, char **err)
 {
 	struct cpuset set;
@@ -176,7 +159,7 @@ bool pve_valid_number_sets(const char *s)
 		size_t len = semi ? (size_t)(semi - p) : strlen(p);
 		unsigned long long from, to;
 
-		if (len == 0 || parse_range(p, len, ~0ULL, &from, &to) < 0)
+		if (len == 0 || parse_uint_range(p, len, ~0ULL, &from, &to) < 0)
 			return false;
 		if (!semi)
 			return true;
