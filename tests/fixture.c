@@ -825,6 +825,10 @@ static int do_line(struct fx *fx, char *line)
 				 tok[1], tok[2], tok[1], tok[1]);
 			snprintf(p, sizeof(p), "/proc/%s/stat", tok[1]);
 			put(fx, p, st, strlen(st));
+			/* proc(5): Uid: real effective saved fs; root's */
+			snprintf(st, sizeof(st), "Name:\t%s\nUid:\t0\t0\t0\t0\n", tok[2]);
+			snprintf(p, sizeof(p), "/proc/%s/status", tok[1]);
+			put(fx, p, st, strlen(st));
 		}
 		return mkdirf(fx, "/proc/%s/fd", tok[1]);
 	}

@@ -25,7 +25,8 @@
  *   net BDF IFNAME [master=BR] [operstate=up]   <dev>/net/IFNAME, /sys/class/net link
  *   fb BDF fbN                   /sys/class/graphics/fbN with device link
  *   drm BDF NAME                 /sys/class/drm/NAME (card0, renderD128) with device link
- *   proc PID COMM [ARG...]       /proc/PID/comm, cmdline and stat (state S)
+ *   proc PID COMM [ARG...]       /proc/PID/comm, cmdline, stat (state S) and
+ *                                status (uid 0)
  *   fd PID N TARGET              /proc/PID/fd/N -> TARGET (absolute, as the kernel shows)
  *   cpu N [siblings=LIST]        /sys/devices/system/cpu/cpuN/topology/
  *                                thread_siblings_list (the online list is a

@@ -45,14 +45,27 @@ enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeou
 			       unsigned poll_ms)
 {
 	uint64_t deadline = host_now_ms() + timeout_ms;
+	bool told = false;
 
 	for (;;) {
+		long starting;
+
 		if (watcher_qemu_seen(vmid))
 			return WATCH_QEMU_UP;
 		if (!still_ours(vmid, started, NULL))
 			return WATCH_JOURNAL_GONE;
-		if (host_now_ms() >= deadline)
-			return WATCH_TIMED_OUT;
+		if (host_now_ms() >= deadline) {
+			/* a QEMU of the VM that has not written its pid file yet
+			 * is a start still under way: never pull its devices */
+			starting = pve_vm_starting_pid(vmid);
+			if (!starting)
+				return WATCH_TIMED_OUT;
+			if (!told)
+				log_info(
+				    "VM %u: its QEMU (pid %ld) is still starting after the start timeout; waiting for it before giving anything back",
+				    vmid, starting);
+			told = true;
+		}
 		host_sleep_ms(poll_ms);
 	}
 }
@@ -66,6 +79,11 @@ int watcher_give_back(unsigned vmid, long long started, char **err)
 	r = lock_global(&fd, err);
 	if (r < 0)
 		return r;
+	/* a QEMU that began in the meantime: wait for it again */
+	if (!watcher_qemu_seen(vmid) && pve_vm_starting_pid(vmid) > 0) {
+		lock_release(fd);
+		return 1;
+	}
 	/* a start that came late, or a post-stop or release, wins the race */
 	if (watcher_qemu_seen(vmid) || !still_ours(vmid, started, &j)) {
 		lock_release(fd);
@@ -93,12 +111,17 @@ struct watch_args {
 static void watch_detached(void *arg)
 {
 	const struct watch_args *a = arg;
+	uint64_t timeout_ms = (uint64_t)a->timeout_s * 1000;
 	_cleanup_free_ char *e = NULL;
+	int r = 1;
 
 	log_debug("VM %u: watching for its QEMU for %u s", a->vmid, a->timeout_s);
-	if (watcher_wait(a->vmid, a->started, (uint64_t)a->timeout_s * 1000, 250) ==
-		WATCH_TIMED_OUT &&
-	    watcher_give_back(a->vmid, a->started, &e) < 0)
+	while (r == 1 &&
+	       watcher_wait(a->vmid, a->started, timeout_ms, 250) == WATCH_TIMED_OUT) {
+		r = watcher_give_back(a->vmid, a->started, &e);
+		timeout_ms = 0; /* past the timeout: only a starting QEMU holds it */
+	}
+	if (r < 0)
 		log_err("VM %u: %s", a->vmid, e ? e : "giving the devices back failed");
 }
 

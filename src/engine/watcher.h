@@ -12,9 +12,13 @@
  *   - the start timeout passes (Proxmox's config-aware timeout + 5 s, or
  *     policy start-timeout): under the global lock it gives every device
  *     back as it was before pre-start (the guest never ran, so storage
- *     controllers go back too), removes the journal and exits.
+ *     controllers go back too), removes the journal and exits.  While a
+ *     QEMU of the VM is still starting (its command line names the VM's
+ *     pid file, which it has not written yet), the timeout waits for it:
+ *     devices are never pulled from under a QEMU that is opening them.
  *
- * It never outlives the timeout by more than one give-back.  Its output
+ * It never outlives the timeout by more than one give-back, or the life of
+ * a QEMU started for the VM.  Its output
  * goes to syslog (its stdout and stderr are /dev/null: Proxmox reads the
  * hook's output until EOF, and the task must not wait for the watcher).
  */
@@ -35,7 +39,8 @@ bool watcher_qemu_seen(unsigned vmid);
 
 /*
  * Wait until one of the above, polling every poll_ms, for at most
- * timeout_ms.  started identifies the start (the journal's "started").
+ * timeout_ms, or longer while a QEMU of the VM is starting.  started
+ * identifies the start (the journal's "started").
  */
 enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeout_ms,
 			       unsigned poll_ms);
@@ -43,7 +48,9 @@ enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeou
 /*
  * After WATCH_TIMED_OUT: take the global lock, check again that the start
  * is still unanswered, give the devices back, remove the journal.
- * Returns 0 (also when there was nothing left to do) or -errno with *err.
+ * Returns 0 (also when there was nothing left to do), 1 when a QEMU of the
+ * VM began starting in the meantime (wait again; nothing changed), or
+ * -errno with *err.
  */
 int watcher_give_back(unsigned vmid, long long started, char **err);
 

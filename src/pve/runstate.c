@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pve/runstate.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "base/host.h"
@@ -43,13 +45,7 @@ static bool is_qemu(const char *argv0)
 	return startswith(base, "qemu-system-") && base[12] != '\0';
 }
 
-/*
- * The value of the -pidfile (or --pidfile) option in a NUL-separated
- * command line of len bytes, parsed as parse_cmdline does: "-x" or "--x"
- * starts an option, the next word that does not start with '-' is its
- * value.  NULL when there is none or argv[0] is not a QEMU.
- */
-static const char *cmdline_pidfile(const char *cmd, size_t len)
+const char *pve_cmdline_pidfile(const char *cmd, size_t len)
 {
 	const char *pending = NULL, *pidfile = NULL;
 	size_t i = 0;
@@ -102,11 +98,51 @@ long pve_vm_running_pid(unsigned vmid)
 
 	if (pid <= 0 || host_read_len(&cmd, &len, "/proc/%ld/cmdline", pid) < 0)
 		return 0;
-	pidfile = cmdline_pidfile(cmd, len);
+	pidfile = pve_cmdline_pidfile(cmd, len);
 	want = xasprintf("/var/run/qemu-server/%u.pid", vmid);
 	if (!streq(pidfile, want) || !process_running(pid))
 		return 0;
 	return pid;
+}
+
+/* Effective uid 0 (/proc/<pid>/status "Uid:" real, effective, ...):
+ * Proxmox's QEMU runs as root; anyone may name a process "kvm". */
+static bool runs_as_root(long pid)
+{
+	_cleanup_free_ char *st = NULL;
+	unsigned long real, eff;
+	const char *uid;
+
+	if (host_read(&st, "/proc/%ld/status", pid) < 0)
+		return false;
+	uid = strstr(st, "\nUid:");
+	return uid && sscanf(uid + 5, "%lu %lu", &real, &eff) == 2 && eff == 0;
+}
+
+long pve_vm_starting_pid(unsigned vmid)
+{
+	_cleanup_free_ char *want = xasprintf("/var/run/qemu-server/%u.pid", vmid);
+	char path[PATH_MAX];
+	struct dirent *e;
+	long found = 0;
+	DIR *proc;
+
+	if (host_path(path, sizeof(path), "/proc") < 0 || !(proc = opendir(path)))
+		return 0;
+	while (!found && (e = readdir(proc))) {
+		_cleanup_free_ char *cmd = NULL;
+		unsigned long long pid;
+		size_t len = 0;
+
+		if (parse_uint(e->d_name, 0x7fffffff, &pid) < 0 || pid == 0 ||
+		    host_read_len(&cmd, &len, "/proc/%llu/cmdline", pid) < 0)
+			continue;
+		if (streq(pve_cmdline_pidfile(cmd, len), want) &&
+		    process_running((long)pid) && runs_as_root((long)pid))
+			found = (long)pid;
+	}
+	closedir(proc);
+	return found;
 }
 
 unsigned pve_config_aware_timeout(const struct vm *vm)

@@ -22,6 +22,25 @@
 long pve_vm_running_pid(unsigned vmid);
 
 /*
+ * The value of the -pidfile (or --pidfile) option in a NUL-separated
+ * command line of len bytes with cmd[len] == '\0' (as host_read_len gives
+ * /proc/<pid>/cmdline), parsed as
+ * Helpers.pm parse_cmdline does: "-x" or "--x" starts an option, the next
+ * word that does not start with '-' is its value, a later -pidfile wins.
+ * NULL when there is none or argv[0] is not a QEMU.  Points into cmd.
+ */
+const char *pve_cmdline_pidfile(const char *cmd, size_t len);
+
+/*
+ * The pid of a QEMU that is being started for the VM, or 0: a process
+ * running as root (effective uid 0, as Proxmox's QEMU does; anyone can name
+ * a process "kvm") whose command line is a QEMU with -pidfile
+ * /var/run/qemu-server/<vmid>.pid and that is not a zombie, whether or not
+ * it has written its pid file yet.  One pass over /proc.
+ */
+long pve_vm_starting_pid(unsigned vmid);
+
+/*
  * Proxmox's config-aware start timeout in seconds (config_aware_timeout as
  * vm_start_nolock calls it): 30, or memory/1024 when the VM has more than
  * 30720 MiB; times 4 with any hostpciN; at least 300 when the VM resumes

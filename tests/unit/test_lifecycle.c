@@ -426,6 +426,16 @@ static void test_dry_run_changes_nothing(void **state)
 	free(after);
 }
 
+/* A QEMU that ends its start (dies) a little later, in another thread. */
+static void *qemu_dies_later(void *arg)
+{
+	struct fx *fx = arg;
+
+	usleep(150 * 1000);
+	fx_file(fx, "/proc/4444/stat", "4444 (kvm) Z 1 1 1\n");
+	return NULL;
+}
+
 /* The start watcher: it waits for the VM's QEMU, or gives back. */
 static void test_watcher(void **state)
 {
@@ -447,6 +457,24 @@ static void test_watcher(void **state)
 				     "file /run/qemu-server/100.pid 4242\n"),
 			 0);
 	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_TIMED_OUT);
+	/* a QEMU of the VM still starting (no pid file of its own yet): the
+	 * give-back waits, and the timeout is held until that QEMU is gone */
+	assert_int_equal(
+	    fx_spec(
+		fx,
+		"proc 4444 kvm /usr/bin/kvm -id 100 -pidfile /var/run/qemu-server/100.pid\n"),
+	    0);
+	assert_int_equal(watcher_give_back(100, started, &err), 1);
+	assert_driver("0000:01:00.0", "vfio-pci");
+	{
+		pthread_t t;
+		uint64_t t0 = host_now_ms();
+
+		assert_int_equal(pthread_create(&t, NULL, qemu_dies_later, fx), 0);
+		assert_int_equal(watcher_wait(100, started, 20, 10), WATCH_TIMED_OUT);
+		assert_true(host_now_ms() - t0 >= 150);
+		pthread_join(t, NULL);
+	}
 	/* give back: every device as it was, the journal gone */
 	calls[0] = '\0';
 	assert_int_equal(watcher_give_back(100, started, &err), 0);

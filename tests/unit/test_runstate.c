@@ -60,6 +60,44 @@ static void test_running(void **state)
 	fx_free(fx, 0);
 }
 
+/* A QEMU of the VM that has not written its pid file yet: starting. */
+static void test_starting(void **state)
+{
+	struct fx *fx = fx_new(NULL);
+
+	(void)state;
+	assert_int_equal(
+	    fx_spec(
+		fx,
+		/* 200: no pid file yet */
+		"proc 2000 kvm /usr/bin/kvm -id 200 -pidfile /var/run/qemu-server/200.pid\n"
+		/* 201: only another VM's QEMU and a non-QEMU naming 201 */
+		"proc 2010 kvm /usr/bin/kvm -id 202 -pidfile /var/run/qemu-server/202.pid\n"
+		"proc 2011 sleep /bin/sleep 300 -pidfile /var/run/qemu-server/201.pid\n"
+		/* 203: a zombie */
+		"proc 2030 kvm /usr/bin/kvm -pidfile /var/run/qemu-server/203.pid\n"
+		"file /proc/2030/stat 2030 (kvm) Z 1 1 1\n"
+		/* 206: a user's process named like a QEMU of the VM */
+		"proc 2060 kvm /usr/bin/kvm -pidfile /var/run/qemu-server/206.pid\n"
+		/* 204: a pid file prefix is not the pid file */
+		"proc 2040 kvm /usr/bin/kvm -pidfile /var/run/qemu-server/204.pid.old\n"),
+	    0);
+	assert_int_equal(
+	    fx_file(fx, "/proc/2060/status", "Name:\tkvm\nUid:\t0\t1000\t1000\t1000\n"),
+	    0);
+	assert_int_equal(host_setup(fx_root(fx), "pve1"), 0);
+	assert_int_equal(pve_vm_starting_pid(200), 2000);
+	assert_int_equal(pve_vm_running_pid(200), 0); /* not running by Proxmox's rule */
+	assert_int_equal(pve_vm_starting_pid(202), 2010);
+	assert_int_equal(pve_vm_starting_pid(201), 0);
+	assert_int_equal(pve_vm_starting_pid(203), 0);
+	assert_int_equal(pve_vm_starting_pid(204), 0);
+	assert_int_equal(pve_vm_starting_pid(205), 0);
+	assert_int_equal(pve_vm_starting_pid(206), 0);
+	host_cleanup();
+	fx_free(fx, 0);
+}
+
 static unsigned timeout_of(const char *text)
 {
 	struct vmconf *c = NULL;
@@ -112,6 +150,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_running),
+	    cmocka_unit_test(test_starting),
 	    cmocka_unit_test(test_timeout),
 	};
 
