@@ -213,7 +213,7 @@ wait_eval() {
 wait_vfio_node() {
 	local g
 	g=$(group_of "$1")
-	wait_eval 5 '[ -c "/dev/vfio/$g" ]'
+	wait_eval 20 '[ -c "/dev/vfio/$g" ]'
 }
 
 module_loaded() { [ -d "/sys/module/$1" ]; }

@@ -56,7 +56,7 @@ check_eq "$E1 on vfio-pci" "$(drv $E1)" vfio-pci
 check_eq "$E1 driver_override = vfio-pci" "$(ovr $E1)" vfio-pci
 check "vfiohook loaded vfio_pci" module_loaded vfio_pci
 check "vfiohook loaded vfio_iommu_type1" module_loaded vfio_iommu_type1
-check "/dev/vfio/$(group_of $E1) exists" wait_until 5 [ -c "/dev/vfio/$(group_of $E1)" ]
+check "/dev/vfio/$(group_of $E1) exists" wait_until 20 [ -c "/dev/vfio/$(group_of $E1)" ]
 check "the e1000e netdev is gone from $E1" [ -z "$(ls "$SYS/$E1/net" 2>/dev/null)" ]
 J=$(journal_file 100)
 check "journal $J exists" [ -f "$J" ]
@@ -106,7 +106,7 @@ check_eq "post-stop 100 exits 0" "$VH_RC" 0
 check_eq "$E1 back on e1000e" "$(drv $E1)" e1000e
 check_eq "$E1 driver_override cleared" "$(ovr $E1)" "(null)"
 check_journal_gone "journal 100 removed" 100
-check "the e1000e netdev is back on $E1" wait_eval 5 '[ -n "$(ls "$SYS/$E1/net" 2>/dev/null)" ]'
+check "the e1000e netdev is back on $E1" wait_eval 20 '[ -n "$(ls "$SYS/$E1/net" 2>/dev/null)" ]'
 check_snapshot "every PCI device as before VM 100 started" "$BEFORE"
 if [ "$(drv $E1)" != e1000e ] || [ -e "$(journal_file 100)" ]; then
 	give_back_by_hand $E1 e1000e
@@ -167,8 +167,8 @@ if wait_until 20 [ -e /sys/block/nvme0n1 ]; then
 else
 	not_ok "nvme0n1 reappeared within 20 s (/sys/block has: $(cd /sys/block && echo *))"
 fi
-check "/dev/nvme0n1 is a block device" wait_until 5 [ -b /dev/nvme0n1 ]
-check "$MF0 has its netdev back" wait_eval 5 '[ -n "$(ls -d "$SYS/$MF0"/virtio*/net/* 2>/dev/null)" ]'
+check "/dev/nvme0n1 is a block device" wait_until 20 [ -b /dev/nvme0n1 ]
+check "$MF0 has its netdev back" wait_eval 20 '[ -n "$(ls -d "$SYS/$MF0"/virtio*/net/* 2>/dev/null)" ]'
 vh status
 check_match "status: no journals left" "$VH_OUT" "Journals in /run/vfiohook: none"
 

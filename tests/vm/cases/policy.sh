@@ -65,7 +65,7 @@ check_match "it reset with the method asked for" "$VH_ERR" "$NVME: back on nvme.
 check_eq "reset_method is what it was" "$(cat "$SYS/$NVME/reset_method")" \
 	"$NVME_METHODS"
 check_eq "$NVME back on nvme" "$(drv $NVME) $(ovr $NVME)" "nvme (null)"
-check "nvme0n1 is back" wait_until 10 [ -e /sys/block/nvme0n1 ]
+check "nvme0n1 is back" wait_until 20 [ -e /sys/block/nvme0n1 ]
 
 section "reset = acpi, which the nvme does not have (VM 113)"
 printf '[vm 113]\nreset = acpi\nrebind = restore\n' >/etc/vfiohook.conf
@@ -105,7 +105,7 @@ umount -l $MNT 2>&1 | indent
 vh 114 post-stop
 check_eq "post-stop 114 exits 0" "$VH_RC" 0
 check_eq "$VBLK back on virtio-pci" "$(drv $VBLK) $(ovr $VBLK)" "virtio-pci (null)"
-check "vda is back" wait_until 10 [ -e /sys/block/vda ]
+check "vda is back" wait_until 20 [ -e /sys/block/vda ]
 
 rm -f /etc/vfiohook.conf
 

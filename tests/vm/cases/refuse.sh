@@ -89,7 +89,7 @@ for b in $E1000 $VBLK; do
 	[ "$(drv "$b")" = "$was" ] || give_back_by_hand "$b" "$was"
 done
 check_snapshot "every PCI device as before (the disk's controller given back by hand)" "$BEFORE"
-check "vda is back" wait_until 10 [ -e /sys/block/vda ]
+check "vda is back" wait_until 20 [ -e /sys/block/vda ]
 rm -f "$(journal_file 102)"
 
 # ------------------------------------------------------------------ 8 ---

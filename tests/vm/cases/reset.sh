@@ -41,7 +41,7 @@ bind_vfio() {
 	drv_into d "$b"
 	[ "$d" = none ] || echo "$b" >"$SYS/$b/driver/unbind"
 	echo "$b" >/sys/bus/pci/drivers_probe
-	wait_eval 5 '[ "$(drv "$b")" = vfio-pci ]'
+	wait_eval 20 '[ "$(drv "$b")" = vfio-pci ]'
 }
 
 # ------------------------------------------------------------------ 1 ---
@@ -57,7 +57,7 @@ timing reset-nvme-flr "$(jq_py "$VH_OUT" 'j["results"][0]["ms"] / 1000.0')"
 check "$NVME answers config reads" answers $NVME
 check_eq "$NVME keeps its driver" "$(drv $NVME)" nvme
 check_eq "$NVME reset_method as it was" "$(cat "$SYS/$NVME/reset_method")" "$NVME_M"
-check "nvme0n1 is still there" wait_until 10 [ -e /sys/block/nvme0n1 ]
+check "nvme0n1 is still there" wait_until 20 [ -e /sys/block/nvme0n1 ]
 
 vh reset $E1
 check_eq "reset $E1 exits 0" "$VH_RC" 0
