@@ -247,7 +247,8 @@ static int pre_start(struct cli *c, unsigned vmid)
 
 		free(err);
 		err = NULL;
-		if (watcher_start(vmid, res.started, timeout, &err) < 0)
+		if (watcher_start(vmid, res.started, timeout, pve_start_timeout(pc.vm),
+				  &err) < 0)
 			log_warn(
 			    "%s: if the start fails, give back what it took with 'vfiohook release %u'",
 			    err, vmid);

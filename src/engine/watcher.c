@@ -42,9 +42,9 @@ static bool still_ours(unsigned vmid, long long started, struct journal **out)
 }
 
 enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeout_ms,
-			       unsigned poll_ms)
+			       uint64_t hold_ms, unsigned poll_ms)
 {
-	uint64_t deadline = host_now_ms() + timeout_ms;
+	uint64_t now = host_now_ms(), deadline = now + timeout_ms, hold = now + hold_ms;
 	bool told = false;
 
 	for (;;) {
@@ -54,10 +54,12 @@ enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeou
 			return WATCH_QEMU_UP;
 		if (!still_ours(vmid, started, NULL))
 			return WATCH_JOURNAL_GONE;
-		if (host_now_ms() >= deadline) {
+		now = host_now_ms();
+		if (now >= deadline) {
 			/* a QEMU of the VM that has not written its pid file yet
-			 * is a start still under way: never pull its devices */
-			starting = pve_vm_starting_pid(vmid);
+			 * is a start still under way: never pull its devices,
+			 * until Proxmox itself has given up on it */
+			starting = now < hold ? pve_vm_starting_pid(vmid) : 0;
 			if (!starting)
 				return WATCH_TIMED_OUT;
 			if (!told)
@@ -70,7 +72,7 @@ enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeou
 	}
 }
 
-int watcher_give_back(unsigned vmid, long long started, char **err)
+int watcher_give_back(unsigned vmid, long long started, bool may_hold, char **err)
 {
 	struct journal *j = NULL;
 	struct policy pol;
@@ -80,7 +82,7 @@ int watcher_give_back(unsigned vmid, long long started, char **err)
 	if (r < 0)
 		return r;
 	/* a QEMU that began in the meantime: wait for it again */
-	if (!watcher_qemu_seen(vmid) && pve_vm_starting_pid(vmid) > 0) {
+	if (may_hold && !watcher_qemu_seen(vmid) && pve_vm_starting_pid(vmid) > 0) {
 		lock_release(fd);
 		return 1;
 	}
@@ -105,29 +107,39 @@ int watcher_give_back(unsigned vmid, long long started, char **err)
 struct watch_args {
 	unsigned vmid;
 	long long started;
-	unsigned timeout_s;
+	unsigned timeout_s, hold_s;
 };
 
 static void watch_detached(void *arg)
 {
 	const struct watch_args *a = arg;
 	uint64_t timeout_ms = (uint64_t)a->timeout_s * 1000;
+	unsigned hold_s = a->hold_s > a->timeout_s ? a->hold_s : a->timeout_s;
+	uint64_t hold_until = host_now_ms() + (uint64_t)hold_s * 1000;
 	_cleanup_free_ char *e = NULL;
 	int r = 1;
 
-	log_debug("VM %u: watching for its QEMU for %u s", a->vmid, a->timeout_s);
-	while (r == 1 &&
-	       watcher_wait(a->vmid, a->started, timeout_ms, 250) == WATCH_TIMED_OUT) {
-		r = watcher_give_back(a->vmid, a->started, &e);
+	log_debug("VM %u: watching for its QEMU for %u s (%u s while one is starting)",
+		  a->vmid, a->timeout_s, hold_s);
+	while (r == 1) {
+		uint64_t now = host_now_ms(),
+			 hold = hold_until > now ? hold_until - now : 0;
+
+		if (watcher_wait(a->vmid, a->started, timeout_ms, hold, 250) !=
+		    WATCH_TIMED_OUT)
+			break;
+		r = watcher_give_back(a->vmid, a->started, host_now_ms() < hold_until,
+				      &e);
 		timeout_ms = 0; /* past the timeout: only a starting QEMU holds it */
 	}
 	if (r < 0)
 		log_err("VM %u: %s", a->vmid, e ? e : "giving the devices back failed");
 }
 
-int watcher_start(unsigned vmid, long long started, unsigned timeout_s, char **err)
+int watcher_start(unsigned vmid, long long started, unsigned timeout_s, unsigned hold_s,
+		  char **err)
 {
-	struct watch_args a = {vmid, started, timeout_s};
+	struct watch_args a = {vmid, started, timeout_s, hold_s};
 	int r = host_spawn_detached(watch_detached, &a);
 
 	if (r < 0)

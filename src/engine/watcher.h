@@ -14,13 +14,15 @@
  *     back as it was before pre-start (the guest never ran, so storage
  *     controllers go back too), removes the journal and exits.  While a
  *     QEMU of the VM is still starting (its command line names the VM's
- *     pid file, which it has not written yet), the timeout waits for it:
- *     devices are never pulled from under a QEMU that is opening them.
+ *     pid file, which it has not written yet), the timeout waits for it,
+ *     up to Proxmox's own start timeout + 5 s (by then Proxmox has given
+ *     up on that QEMU): devices are never pulled from under a QEMU that is
+ *     opening them.
  *
- * It never outlives the timeout by more than one give-back, or the life of
- * a QEMU started for the VM.  Its output
- * goes to syslog (its stdout and stderr are /dev/null: Proxmox reads the
- * hook's output until EOF, and the task must not wait for the watcher).
+ * It never outlives the larger of the two timeouts by more than one
+ * give-back.  Its output goes to syslog (its stdout and stderr are
+ * /dev/null: Proxmox reads the hook's output until EOF, and the task must
+ * not wait for the watcher).
  */
 #ifndef VFIOHOOK_WATCHER_H
 #define VFIOHOOK_WATCHER_H
@@ -39,27 +41,29 @@ bool watcher_qemu_seen(unsigned vmid);
 
 /*
  * Wait until one of the above, polling every poll_ms, for at most
- * timeout_ms, or longer while a QEMU of the VM is starting.  started
- * identifies the start (the journal's "started").
+ * timeout_ms, or while a QEMU of the VM is starting for at most hold_ms.
+ * started identifies the start (the journal's "started").
  */
 enum watch_result watcher_wait(unsigned vmid, long long started, uint64_t timeout_ms,
-			       unsigned poll_ms);
+			       uint64_t hold_ms, unsigned poll_ms);
 
 /*
  * After WATCH_TIMED_OUT: take the global lock, check again that the start
  * is still unanswered, give the devices back, remove the journal.
- * Returns 0 (also when there was nothing left to do), 1 when a QEMU of the
- * VM began starting in the meantime (wait again; nothing changed), or
- * -errno with *err.
+ * Returns 0 (also when there was nothing left to do), 1 when may_hold and a
+ * QEMU of the VM began starting in the meantime (wait again; nothing
+ * changed), or -errno with *err.
  */
-int watcher_give_back(unsigned vmid, long long started, char **err);
+int watcher_give_back(unsigned vmid, long long started, bool may_hold, char **err);
 
 /*
  * Leave the watcher for this start: a double fork, the grandchild in its
  * own session with no descriptor of ours (the global lock in particular).
- * Returns 0 once it is on its way (the caller does not wait for it), or
- * -errno with *err.
+ * timeout_s is the start timeout, hold_s how long a starting QEMU may hold
+ * it (Proxmox's own start timeout + 5 s).  Returns 0 once it is on its way
+ * (the caller does not wait for it), or -errno with *err.
  */
-int watcher_start(unsigned vmid, long long started, unsigned timeout_s, char **err);
+int watcher_start(unsigned vmid, long long started, unsigned timeout_s, unsigned hold_s,
+		  char **err);
 
 #endif

@@ -449,14 +449,14 @@ static void test_watcher(void **state)
 	started = j->started;
 	journal_free(j);
 	/* nothing comes: timed out */
-	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_TIMED_OUT);
+	assert_int_equal(watcher_wait(100, started, 50, 50, 10), WATCH_TIMED_OUT);
 	/* another start's journal is not ours to answer */
-	assert_int_equal(watcher_wait(100, started + 1, 50, 10), WATCH_JOURNAL_GONE);
+	assert_int_equal(watcher_wait(100, started + 1, 50, 50, 10), WATCH_JOURNAL_GONE);
 	/* a pid file naming a process that is not that VM's QEMU does not count */
 	assert_int_equal(fx_spec(fx, "proc 4242 sleep /bin/sleep 1000\n"
 				     "file /run/qemu-server/100.pid 4242\n"),
 			 0);
-	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_TIMED_OUT);
+	assert_int_equal(watcher_wait(100, started, 50, 50, 10), WATCH_TIMED_OUT);
 	/* a QEMU of the VM still starting (no pid file of its own yet): the
 	 * give-back waits, and the timeout is held until that QEMU is gone */
 	assert_int_equal(
@@ -464,25 +464,32 @@ static void test_watcher(void **state)
 		fx,
 		"proc 4444 kvm /usr/bin/kvm -id 100 -pidfile /var/run/qemu-server/100.pid\n"),
 	    0);
-	assert_int_equal(watcher_give_back(100, started, &err), 1);
+	assert_int_equal(watcher_give_back(100, started, true, &err), 1);
 	assert_driver("0000:01:00.0", "vfio-pci");
 	{
 		pthread_t t;
 		uint64_t t0 = host_now_ms();
 
+		/* held no longer than hold_ms, though it still starts */
+		assert_int_equal(watcher_wait(100, started, 20, 80, 10), WATCH_TIMED_OUT);
+		assert_true(host_now_ms() - t0 >= 80);
+		/* held until it is gone */
+		t0 = host_now_ms();
 		assert_int_equal(pthread_create(&t, NULL, qemu_dies_later, fx), 0);
-		assert_int_equal(watcher_wait(100, started, 20, 10), WATCH_TIMED_OUT);
+		assert_int_equal(watcher_wait(100, started, 20, 60000, 10),
+				 WATCH_TIMED_OUT);
 		assert_true(host_now_ms() - t0 >= 150);
+		assert_true(host_now_ms() - t0 < 60000);
 		pthread_join(t, NULL);
 	}
 	/* give back: every device as it was, the journal gone */
 	calls[0] = '\0';
-	assert_int_equal(watcher_give_back(100, started, &err), 0);
+	assert_int_equal(watcher_give_back(100, started, true, &err), 0);
 	assert_driver("0000:01:00.0", "e1000e");
 	assert_driver("0000:03:00.0", "nvme"); /* storage too: the guest never ran */
 	assert_null(strstr(calls, "reset "));
 	assert_int_equal(journal_load(100, &j, &err), -ENOENT);
-	assert_int_equal(watcher_wait(100, started, 50, 10), WATCH_JOURNAL_GONE);
+	assert_int_equal(watcher_wait(100, started, 50, 50, 10), WATCH_JOURNAL_GONE);
 	/* a QEMU of the VM, with its -pidfile: up */
 	assert_int_equal(prestart(), 0);
 	assert_int_equal(journal_load(100, &j, &err), 0);
@@ -494,9 +501,9 @@ static void test_watcher(void **state)
 		"proc 4343 kvm /usr/bin/kvm -id 100 -pidfile /var/run/qemu-server/100.pid\n"
 		"file /run/qemu-server/100.pid 4343\n"),
 	    0);
-	assert_int_equal(watcher_wait(100, started, 1000, 10), WATCH_QEMU_UP);
+	assert_int_equal(watcher_wait(100, started, 1000, 1000, 10), WATCH_QEMU_UP);
 	/* and then the watcher leaves the devices alone */
-	assert_int_equal(watcher_give_back(100, started, &err), 0);
+	assert_int_equal(watcher_give_back(100, started, false, &err), 0);
 	assert_driver("0000:01:00.0", "vfio-pci");
 }
 
