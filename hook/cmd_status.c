@@ -182,17 +182,19 @@ int cmd_status(struct cli *c)
 		bool running, stale = false;
 		unsigned timeout = 0;
 		long long age = 0;
+		long starting = 0;
 
 		if (!j)
 			continue;
 		running = observe_vm_running(j->vmid);
 		/* Proxmox runs no post-stop when a start fails after pre-start:
 		 * a pre-start journal whose QEMU never came within the start
-		 * timeout is left over */
+		 * timeout is left over; one whose QEMU is still starting is not */
 		if (streq(j->phase, "pre-start") && !running) {
 			timeout = start_timeout(j->vmid);
 			age = (long long)time(NULL) - j->started;
-			stale = j->started > 0 && age >= (long long)timeout;
+			starting = pve_vm_starting_pid(j->vmid);
+			stale = j->started > 0 && age >= (long long)timeout && !starting;
 		}
 		if (c->json) {
 			json_object *o = json_object_new_object(),
@@ -211,7 +213,7 @@ int cmd_status(struct cli *c)
 						       : NULL);
 			json_object_object_add(o, "stale",
 					       json_object_new_boolean(stale));
-			if (stale || (!j->complete && !running)) {
+			if (stale || (!j->complete && !running && !starting)) {
 				char fix[64];
 
 				snprintf(fix, sizeof(fix), "vfiohook release %u",
@@ -264,6 +266,8 @@ int cmd_status(struct cli *c)
 			printf("  VM %u: %s %s%s", j->vmid, j->phase ? j->phase : "?",
 			       j->complete ? "complete" : "INTERRUPTED",
 			       running ? ", VM running" : "");
+			if (starting)
+				printf(", its QEMU (pid %ld) is starting", starting);
 			if (stale)
 				printf(
 				    ", STALE: the VM is not running %lld s after its pre-start (start timeout %u s): its start failed or never came, and Proxmox runs no post-stop then",
@@ -284,7 +288,7 @@ int cmd_status(struct cli *c)
 				printf(
 				    "    -> run 'vfiohook release %u' to give its devices back\n",
 				    j->vmid);
-			else if (!j->complete && !running)
+			else if (!j->complete && !running && !starting)
 				printf("    -> run 'vfiohook release %u' to finish\n",
 				       j->vmid);
 		}

@@ -33,12 +33,20 @@ static int release_journal(struct journal *j, const char *phase, bool by_hand,
 {
 	_cleanup_free_ char *err = NULL;
 	struct policy pol;
+	long starting;
 	int r;
 
 	if (observe_vm_running(j->vmid)) {
 		log_err(
 		    "VM %u is running: its devices cannot be given back now; stop it first",
 		    j->vmid);
+		return EXIT_REFUSED;
+	}
+	starting = pve_vm_starting_pid(j->vmid);
+	if (starting > 0) {
+		log_err(
+		    "VM %u is starting (QEMU pid %ld, no pid file yet): its devices cannot be given back from under it; wait for the start to end, or stop it with 'qm stop %u'",
+		    j->vmid, starting, j->vmid);
 		return EXIT_REFUSED;
 	}
 	lifecycle_policy(j->vmid, &pol);
