@@ -167,11 +167,22 @@ section "5. post-start killed mid-way: release restores the cgroups exactly"
 # a VM without devices or hugepages: pin = on to its affinity, isolate = on
 conf 102 "cores: 2" "affinity: 2-3"
 printf '[vm 102]\npin = on\nisolate = on\n' >/etc/vfiohook.conf
-timeout 60 qemu-system-x86_64 -name vm102,debug-threads=on -machine q35 -accel tcg \
-	-smp 2 -m 64 -nodefaults -display none -S -daemonize \
-	-pidfile /var/run/qemu-server/102.pid >"$T_TMP/qemu2.out" 2>&1 ||
-	not_ok "QEMU of VM 102 did not start: $(cat "$T_TMP/qemu2.out")"
-QPID=$(cat /var/run/qemu-server/102.pid)
+# qemu_up / qemu_down: VM 102's QEMU, started and stopped (release refuses
+# while a QEMU of the VM runs, or is starting: hiding its pid file is not
+# enough)
+qemu_up() {
+	timeout 60 qemu-system-x86_64 -name vm102,debug-threads=on -machine q35 -accel tcg \
+		-smp 2 -m 64 -nodefaults -display none -S -daemonize \
+		-pidfile /var/run/qemu-server/102.pid >"$T_TMP/qemu2.out" 2>&1 ||
+		not_ok "QEMU of VM 102 did not start: $(cat "$T_TMP/qemu2.out")"
+	QPID=$(cat /var/run/qemu-server/102.pid)
+}
+qemu_down() {
+	kill "$QPID" 2>/dev/null
+	wait_until 30 [ ! -e "/proc/$QPID" ] || not_ok "QEMU $QPID of VM 102 did not end"
+	rm -f /var/run/qemu-server/102.pid
+}
+qemu_up
 state() {
 	local g s
 	s="root:$(tr ' ' , <$CG/cgroup.subtree_control)"
@@ -181,16 +192,13 @@ state() {
 	echo "$s"
 }
 STATE0=$(state)
-# hide_qemu / show_qemu: release refuses a running VM; its pid file says so
-hide_qemu() { mv /var/run/qemu-server/102.pid "$T_TMP/102.pid"; }
-show_qemu() { mv "$T_TMP/102.pid" /var/run/qemu-server/102.pid; }
 # one complete run, traced: which of its writes go to the cgroup files
 strace -y -o "$T_TMP/trace" -e trace=write "$VH" 102 post-start >/dev/null 2>&1
 check_eq "post-start of VM 102 exits 0" "$?" 0
 check_eq "VM 102: system.slice off the VM's CPUs" "$(cg_cpus system.slice)" 0-1
-hide_qemu
+qemu_down
 VH_SHOW=0 vh release 102
-show_qemu
+qemu_up
 check_eq "VM 102: release puts every cgroup back" "$(state)" "$STATE0"
 mapfile -t CGW < <(grep -n '^write(' "$T_TMP/trace" | grep '/sys/fs/cgroup' | cut -d: -f1)
 note "post-start made $(grep -c '^write(' "$T_TMP/trace") writes, ${#CGW[@]} of them to cgroup files"
@@ -209,9 +217,9 @@ for n in "${POINTS[@]}"; do
 		"$VH" 102 post-start) >/dev/null 2>&1
 	rc=$?
 	mid=$(state)
-	hide_qemu
+	qemu_down
 	VH_SHOW=0 vh release 102
-	show_qemu
+	qemu_up
 	if [ "$rc" = 137 ] && [ "$VH_RC" = 0 ] && [ "$(state)" = "$STATE0" ] &&
 		[ ! -e "$(journal_file 102)" ]; then
 		ok "killed at write $n (cgroups then: ${mid#root:}): release put every cgroup back exactly"
@@ -221,7 +229,7 @@ for n in "${POINTS[@]}"; do
 	fi
 done
 timing "post-start killed and released ${#POINTS[@]} times" "$(elapsed "$t0")"
-kill "$QPID" 2>/dev/null
+qemu_down
 kill "$HOSTTASK" 2>/dev/null
 umount /run/hugepages/kvm/2048kB
 finish
