@@ -282,29 +282,6 @@ int storage_read(struct storage_cfg **out, char **err)
 	return storage_parse(text, out);
 }
 
-int storage_snippet_path(const struct storage_cfg *cfg, const char *volid, char **path,
-			 char **storage, char **err)
-{
-	_cleanup_free_ char *id = NULL;
-	const struct pve_storage *s;
-	int r = storage_snippet_file(cfg, volid, path, &id, err);
-
-	if (storage)
-		*storage = id ? xstrdup(id) : NULL;
-	if (r < 0)
-		return r;
-	s = storage_find(cfg, id);
-	if (!storage_has_content(s, "snippets")) {
-		free(*path);
-		*path = NULL;
-		return errnof(
-		    err, -EMEDIUMTYPE,
-		    "storage '%s' does not have the content type 'snippets'; enable it with 'pvesm set %s --content <current list>,snippets' or under Datacenter > Storage > %s > Content",
-		    id, id, id);
-	}
-	return 0;
-}
-
 int storage_snippet_file(const struct storage_cfg *cfg, const char *volid, char **path,
 			 char **storage, char **err)
 {

@@ -60,20 +60,15 @@ bool storage_has_content(const struct pve_storage *s, const char *content);
 bool storage_on_node(const struct pve_storage *s, const char *node);
 
 /*
+ * The file of a snippet volume as Proxmox resolves a hookscript
+ * (PVE::Storage::path, then PVE::GuestHelpers::check_hookscript): the type
+ * comes from the volume name, the storage's content list is not consulted
+ * (storage_has_content() tells whether the GUI lists it).
  * "local:snippets/vfiohook" -> storage "local", "/var/lib/vz/snippets/vfiohook"
  * (an absolute path on the host, without the root prefix).  Errors, with *err
  * naming the volume and the fix: not STORAGE:snippets/NAME (-EINVAL), no such
- * storage (-ENOENT), a storage without a file system path or without the
- * `snippets` content type (-EMEDIUMTYPE).  *storage (optional) gets the
- * storage id even on the content-type error.
- */
-int storage_snippet_path(const struct storage_cfg *cfg, const char *volid, char **path,
-			 char **storage, char **err);
-/*
- * The file as Proxmox resolves a hookscript (PVE::Storage::path, then
- * PVE::GuestHelpers::check_hookscript): the type comes from the volume name,
- * the storage's content list is not consulted.  Errors as above but for the
- * content type.
+ * storage (-ENOENT), a storage without a file system path (-EMEDIUMTYPE).
+ * *storage (optional) gets the storage id, also on that last error.
  */
 int storage_snippet_file(const struct storage_cfg *cfg, const char *volid, char **path,
 			 char **storage, char **err);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (storage_find(cfg, cfg->v[i].id) != &cfg->v[i])
 			abort(); /* ids are unique */
-		if (storage_snippet_path(cfg, vol, &path, NULL, &err) == 0 &&
+		if (storage_snippet_file(cfg, vol, &path, NULL, &err) == 0 &&
 		    (!path || path[0] != '/'))
 			abort();
 		free(path);

@@ -145,43 +145,44 @@ static void test_snippet_path(void **state)
 	(void)state;
 	assert_int_equal(storage_parse(cfg_text, &cfg), 0);
 	assert_int_equal(
-	    storage_snippet_path(cfg, "local:snippets/vfiohook", &path, &id, &err), 0);
+	    storage_snippet_file(cfg, "local:snippets/vfiohook", &path, &id, &err), 0);
 	assert_string_equal(path, "/var/lib/vz/snippets/vfiohook");
 	assert_string_equal(id, "local");
 	free(path), free(id);
 	assert_int_equal(
-	    storage_snippet_path(cfg, "nas:snippets/h.sh", &path, NULL, &err), 0);
+	    storage_snippet_file(cfg, "nas:snippets/h.sh", &path, NULL, &err), 0);
 	assert_string_equal(path, "/mnt/pve/nas/snippets/h.sh");
 	free(path);
 	assert_int_equal(
-	    storage_snippet_path(cfg, "local-lvm:snippets/x", &path, &id, &err),
+	    storage_snippet_file(cfg, "local-lvm:snippets/x", &path, &id, &err),
 	    -EMEDIUMTYPE);
 	assert_string_equal(id, "local-lvm");
 	assert_non_null(strstr(err, "no file system path"));
 	free(err), free(id);
 	err = NULL;
-	assert_int_equal(storage_snippet_path(cfg, "nope:snippets/x", &path, NULL, &err),
+	assert_int_equal(storage_snippet_file(cfg, "nope:snippets/x", &path, NULL, &err),
 			 -ENOENT);
 	assert_non_null(strstr(err, "not defined"));
 	free(err);
 	err = NULL;
-	assert_int_equal(storage_snippet_path(cfg, "local:iso/x.iso", &path, NULL, &err),
+	assert_int_equal(storage_snippet_file(cfg, "local:iso/x.iso", &path, NULL, &err),
 			 -EINVAL);
 	assert_non_null(strstr(err, "STORAGE:snippets/NAME"));
 	free(err);
 	err = NULL;
 	assert_int_equal(
-	    storage_snippet_path(cfg, "local:snippets/a/b", &path, NULL, &err), -EINVAL);
+	    storage_snippet_file(cfg, "local:snippets/a/b", &path, NULL, &err), -EINVAL);
 	free(err);
 	storage_free(cfg);
 	assert_int_equal(
 	    storage_parse("dir: local\n\tpath /var/lib/vz\n\tcontent iso\n", &cfg), 0);
 	err = NULL;
-	assert_int_equal(storage_snippet_path(cfg, "local:snippets/x", &path, NULL, &err),
-			 -EMEDIUMTYPE);
-	assert_non_null(strstr(err, "pvesm set local --content"));
-	free(err);
-	assert_null(path);
+	/* a storage without the snippets content type still resolves it, as
+	 * check_hookscript does */
+	assert_int_equal(storage_snippet_file(cfg, "local:snippets/x", &path, NULL, &err),
+			 0);
+	assert_string_equal(path, "/var/lib/vz/snippets/x");
+	free(path);
 	storage_free(cfg);
 }
 
