@@ -35,8 +35,6 @@
 
 extern char **environ;
 
-#define SNIPPET_NAME STORAGE_SNIPPET_NAME
-
 /* Run `qm ARGS...` (the qm on PATH); its output goes to ours.  Exit status. */
 static int run_qm(char *const argv[])
 {
@@ -202,7 +200,7 @@ static int place_snippet(const struct pve_storage *s, bool dry_run)
 {
 	char self[PATH_MAX], cur[PATH_MAX];
 	_cleanup_free_ char *dir = host_pathdup("%s/snippets", s->path);
-	_cleanup_free_ char *link = xasprintf("%s/" SNIPPET_NAME, dir);
+	_cleanup_free_ char *link = xasprintf("%s/" STORAGE_SNIPPET_NAME, dir);
 	_cleanup_free_ char *tmp = xasprintf("%s.new%ld", link, (long)getpid());
 	struct stat st;
 	ssize_t n;
@@ -220,22 +218,23 @@ static int place_snippet(const struct pve_storage *s, bool dry_run)
 		if (n >= 0) {
 			cur[n] = '\0';
 			if (streq(cur, self)) {
-				log_info("%s/snippets/" SNIPPET_NAME
+				log_info("%s/snippets/" STORAGE_SNIPPET_NAME
 					 " already points to %s",
 					 s->path, self);
 				return 0;
 			}
 		} else if (!S_ISREG(st.st_mode)) {
-			log_err("%s/snippets/" SNIPPET_NAME
+			log_err("%s/snippets/" STORAGE_SNIPPET_NAME
 				" exists and is not a file or symlink; remove it first",
 				s->path);
 			return -1;
 		}
-		log_info("%s/snippets/" SNIPPET_NAME " %s; %s it with a symlink to %s",
+		log_info("%s/snippets/" STORAGE_SNIPPET_NAME
+			 " %s; %s it with a symlink to %s",
 			 s->path, n >= 0 ? "points elsewhere" : "is a copy",
 			 dry_run ? "would replace" : "replacing", self);
 	} else {
-		log_info("%s %s/snippets/" SNIPPET_NAME " -> %s",
+		log_info("%s %s/snippets/" STORAGE_SNIPPET_NAME " -> %s",
 			 dry_run ? "would create" : "creating", s->path, self);
 	}
 	if (dry_run)
@@ -247,7 +246,7 @@ static int place_snippet(const struct pve_storage *s, bool dry_run)
 	}
 	unlink(tmp);
 	if (symlink(self, tmp) < 0 || rename(tmp, link) < 0) {
-		log_err("cannot create %s/snippets/" SNIPPET_NAME ": %s", s->path,
+		log_err("cannot create %s/snippets/" STORAGE_SNIPPET_NAME ": %s", s->path,
 			strerror(errno));
 		unlink(tmp);
 		return -1;
@@ -283,7 +282,7 @@ int cmd_enable(struct cli *c)
 	s = pick_storage(cfg, c->storage);
 	if (!s)
 		goto out;
-	target = xasprintf("%s:snippets/" SNIPPET_NAME, s->id);
+	target = xasprintf("%s:snippets/" STORAGE_SNIPPET_NAME, s->id);
 	hs = vmconf_get(conf, "hookscript");
 	cur = hs ? hs->value : NULL;
 
