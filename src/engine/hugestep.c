@@ -121,17 +121,23 @@ static int save_state(struct run *r, const char *subject, enum jstep_state st,
 
 /* ---- pre-start ------------------------------------------------------------ */
 
+/* The pools hold every node of the host: all on one node means a host of
+ * one node, whose remedy is the plain count (hugepages=N), the only form
+ * Proxmox reads back as the boot value; otherwise per-node counts. */
+static bool pools_one_node(const struct res_plan *rp)
+{
+	for (size_t i = 0; i < rp->n_pools; i++)
+		if (rp->pools[i].node != rp->pools[0].node)
+			return false;
+	return true;
+}
+
 static char *remedy_for(const struct res_plan *rp, unsigned size_mib)
 {
 	char buf[512];
 	size_t len = 0;
-	bool one_node = true;
+	bool one_node = pools_one_node(rp);
 
-	/* the pools hold every node of the host: on a host of one node the
-	 * plain count, which is also the only form Proxmox reads back as the
-	 * boot value (hugepages=N) */
-	for (size_t i = 0; i < rp->n_pools; i++)
-		one_node &= rp->pools[i].node == rp->pools[0].node;
 	for (size_t i = 0; one_node && i < rp->n_pools; i++)
 		if (rp->pools[i].size_mib == size_mib && rp->pools[i].pages > 0)
 			return xasprintf("hugepagesz=%s hugepages=%lld",
@@ -183,7 +189,7 @@ size_t hp_prestart_steps(struct run *r, const struct res_plan *rp, struct steps 
 		d->keep = rp->hp_keep;
 		d->drop_caches = r->pol->hp_drop_caches;
 		d->remedy = remedy ? xstrdup(remedy) : NULL;
-		d->per_node = remedy && strchr(remedy, ':');
+		d->per_node = remedy && !pools_one_node(rp);
 		/* a resumed start keeps the entry, and with it the pool's origin */
 		e = jsection_entry(sec, d->subject, false);
 		if (!e)
