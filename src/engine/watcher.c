@@ -77,17 +77,19 @@ int watcher_give_back(unsigned vmid, long long started, bool may_hold, char **er
 	struct journal *j = NULL;
 	struct policy pol;
 	int fd = -1, r;
+	bool up;
 
 	r = lock_global(&fd, err);
 	if (r < 0)
 		return r;
-	/* a QEMU that began in the meantime: wait for it again */
-	if (may_hold && !watcher_qemu_seen(vmid) && pve_vm_starting_pid(vmid) > 0) {
+	up = watcher_qemu_seen(vmid);
+	/* a QEMU that began starting in the meantime: wait for it again */
+	if (!up && may_hold && pve_vm_starting_pid(vmid) > 0) {
 		lock_release(fd);
 		return 1;
 	}
 	/* a start that came late, or a post-stop or release, wins the race */
-	if (watcher_qemu_seen(vmid) || !still_ours(vmid, started, &j)) {
+	if (up || !still_ours(vmid, started, &j)) {
 		lock_release(fd);
 		return 0;
 	}

@@ -163,7 +163,7 @@ struct vm {
 int vm_from_conf(struct vmconf *conf, struct vm **out, char **err);
 
 /* The message of key's value that failed its type and was dropped (the
- * last such line), or NULL.  Keys: "memory", "numa0", "affinity", ... */
+ * first such line), or NULL.  Keys: "memory", "numa0", "affinity", ... */
 const char *vm_dropped(const struct vm *vm, const char *key);
 
 /* How to load a VM: which config, and whether [PENDING] is applied. */
